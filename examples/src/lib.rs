@@ -1,0 +1,1 @@
+//! Shared helpers for the examples (none yet beyond the crate itself).
