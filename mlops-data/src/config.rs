@@ -32,7 +32,12 @@ fn default_batch_size() -> usize {
 
 impl Default for ProfileConfig {
     fn default() -> Self {
-        ProfileConfig { kll_k: 400, hll_precision: 14, frequent_items: 128, batch_size: default_batch_size() }
+        ProfileConfig {
+            kll_k: 400,
+            hll_precision: 14,
+            frequent_items: 128,
+            batch_size: default_batch_size(),
+        }
     }
 }
 
@@ -74,7 +79,10 @@ impl ProfileConfig {
             return Err(Error::invalid_input(
                 "profile configuration",
                 "ProfileConfig",
-                format!("frequent_items = {}, batch_size = {}", self.frequent_items, self.batch_size),
+                format!(
+                    "frequent_items = {}, batch_size = {}",
+                    self.frequent_items, self.batch_size
+                ),
                 "both at least 1",
             ));
         }

@@ -72,7 +72,11 @@ fn canonical_type(t: &DataType) -> String {
 fn canonical_schema(schema: &Schema) -> String {
     let mut s = String::new();
     for f in schema.fields() {
-        s.push_str(&format!("{}:{};", f.name().escape_default(), canonical_type(f.data_type())));
+        s.push_str(&format!(
+            "{}:{};",
+            f.name().escape_default(),
+            canonical_type(f.data_type())
+        ));
     }
     s
 }
@@ -171,8 +175,11 @@ fn column_hashes(array: &dyn Array, seed: u64, out: &mut [u64]) -> Result<()> {
         _ => {
             // Nested and rare types: hash the canonical text rendering of each value.
             let options = arrow_cast::display::FormatOptions::default();
-            let formatter = arrow_cast::display::ArrayFormatter::try_new(array, &options)
-                .map_err(|source| Error::Arrow { location: "fingerprint".into(), source })?;
+            let formatter =
+                arrow_cast::display::ArrayFormatter::try_new(array, &options).map_err(|source| Error::Arrow {
+                    location: "fingerprint".into(),
+                    source,
+                })?;
             let mut text = String::new();
             for (i, slot) in out.iter_mut().enumerate() {
                 if array.is_valid(i) {
@@ -270,7 +277,11 @@ impl Fingerprinter {
 
     /// Starts from a schema, so that a data set with no rows still has a fingerprint.
     pub fn with_schema(schema: &Schema) -> Self {
-        Fingerprinter { schema: Some(canonical_schema(schema)), sum: 0, rows: 0 }
+        Fingerprinter {
+            schema: Some(canonical_schema(schema)),
+            sum: 0,
+            rows: 0,
+        }
     }
 }
 
@@ -288,7 +299,12 @@ pub fn fingerprint_batches<'a>(batches: impl IntoIterator<Item = &'a RecordBatch
 pub fn fingerprint_parquet_file(path: impl AsRef<Path>) -> Result<DatasetRef> {
     let path = path.as_ref();
     let location = path.display().to_string();
-    let open = || File::open(path).map_err(|source| Error::Io { location: location.clone(), source });
+    let open = || {
+        File::open(path).map_err(|source| Error::Io {
+            location: location.clone(),
+            source,
+        })
+    };
     let metadata = ArrowReaderMetadata::load(&open()?, ArrowReaderOptions::new())
         .map_err(|e| Error::corrupt(&location, e.to_string()))?;
     let partials = (0..metadata.metadata().num_row_groups())

@@ -50,7 +50,9 @@ use arrow_schema::DataType;
 use mlops_core::SemanticKind;
 use serde::{Deserialize, Serialize};
 
-use crate::column::{BooleanStats, ColumnProfile, ColumnStats, NumericStats, NumericWire, StringStats, StringWire, UnsupportedStats};
+use crate::column::{
+    BooleanStats, ColumnProfile, ColumnStats, NumericStats, NumericWire, StringStats, StringWire, UnsupportedStats,
+};
 use crate::config::ProfileConfig;
 use crate::profile::{Profile, REPORT_QUANTILES};
 use crate::{Error, Result};
@@ -84,7 +86,7 @@ struct ColumnDoc {
     kind: SemanticKind,
     count: u64,
     null_count: u64,
-    #[serde(default, skip_serializing_if = "Option::is_none", skip_deserializing)]
+    #[serde(flatten, skip_deserializing)]
     readable: Option<Readable>,
     state: StateDoc,
 }
@@ -132,7 +134,9 @@ fn state_of(c: &ColumnProfile) -> StateDoc {
     match &c.stats {
         ColumnStats::Numeric(s) => StateDoc::Numeric(s.to_wire()),
         ColumnStats::String(s) => StateDoc::String(s.to_wire()),
-        ColumnStats::Boolean(s) => StateDoc::Boolean { true_count: s.true_count },
+        ColumnStats::Boolean(s) => StateDoc::Boolean {
+            true_count: s.true_count,
+        },
         ColumnStats::Unsupported(_) => StateDoc::Unsupported {},
     }
 }
@@ -170,7 +174,10 @@ fn readable_of(c: &ColumnProfile) -> Readable {
                 .items()
                 .into_iter()
                 .take(TOP_SHOWN)
-                .map(|i| TopItem { value: i.value, count: i.lower })
+                .map(|i| TopItem {
+                    value: i.value,
+                    count: i.lower,
+                })
                 .collect();
             f.insert("top", json!(top));
             f.insert("top_exact", json!(s.frequent.is_exact()));
@@ -212,12 +219,21 @@ fn column_from_state(
             ColumnStats::String(StringStats::from_wire(w, count, null_count, &location)?)
         }
         (StateDoc::Boolean { true_count }, StatsKind::Boolean) if true_count <= count => {
-            ColumnStats::Boolean(BooleanStats { count, null_count, true_count })
+            ColumnStats::Boolean(BooleanStats {
+                count,
+                null_count,
+                true_count,
+            })
         }
         (StateDoc::Unsupported {}, StatsKind::Unsupported) => {
             ColumnStats::Unsupported(UnsupportedStats { count, null_count })
         }
-        _ => return Err(Error::corrupt(&location, format!("state does not match data type {data_type}"))),
+        _ => {
+            return Err(Error::corrupt(
+                &location,
+                format!("state does not match data type {data_type}"),
+            ));
+        }
     };
     Ok(ColumnProfile { name, data_type, stats })
 }
@@ -226,7 +242,12 @@ fn check_rows(p: &Profile, location: &str) -> Result<()> {
     if let Some(c) = p.columns.iter().find(|c| c.count() + c.null_count() != p.num_rows) {
         return Err(Error::corrupt(
             location,
-            format!("column `{}` has {} values and nulls, the profile {} rows", c.name, c.count() + c.null_count(), p.num_rows),
+            format!(
+                "column `{}` has {} values and nulls, the profile {} rows",
+                c.name,
+                c.count() + c.null_count(),
+                p.num_rows
+            ),
         ));
     }
     Ok(())
@@ -272,11 +293,18 @@ impl Profile {
         const LOCATION: &str = "profile JSON";
         let probe: VersionProbe = serde_json::from_str(json).map_err(|e| Error::serialization(LOCATION, e))?;
         if probe.format.as_deref() != Some(FORMAT_NAME) {
-            return Err(Error::corrupt(LOCATION, format!("`format` is {:?}, expected \"{FORMAT_NAME}\"", probe.format)));
+            return Err(Error::corrupt(
+                LOCATION,
+                format!("`format` is {:?}, expected \"{FORMAT_NAME}\"", probe.format),
+            ));
         }
         match probe.format_version {
             Some(v) if v > FORMAT_VERSION || v == 0 => {
-                return Err(Error::UnsupportedVersion { location: LOCATION.into(), found: v, supported: FORMAT_VERSION });
+                return Err(Error::UnsupportedVersion {
+                    location: LOCATION.into(),
+                    found: v,
+                    supported: FORMAT_VERSION,
+                });
             }
             None => return Err(Error::corrupt(LOCATION, "missing `format_version`")),
             Some(_) => {}
@@ -288,7 +316,11 @@ impl Profile {
             .into_iter()
             .map(|c| column_from_state(c.name, &c.data_type, c.count, c.null_count, c.state, LOCATION))
             .collect::<Result<Vec<_>>>()?;
-        let profile = Profile { config: doc.config, num_rows: doc.num_rows, columns };
+        let profile = Profile {
+            config: doc.config,
+            num_rows: doc.num_rows,
+            columns,
+        };
         check_rows(&profile, LOCATION)?;
         Ok(profile)
     }
@@ -325,13 +357,19 @@ impl Profile {
     /// Reads the binary form; truncation, tampering and newer versions are errors.
     pub fn from_bytes(bytes: &[u8]) -> Result<Profile> {
         const LOCATION: &str = "profile binary";
-        let header = bytes.get(..20).ok_or_else(|| Error::corrupt(LOCATION, "shorter than its 20-byte header"))?;
+        let header = bytes
+            .get(..20)
+            .ok_or_else(|| Error::corrupt(LOCATION, "shorter than its 20-byte header"))?;
         if &header[..8] != MAGIC {
             return Err(Error::corrupt(LOCATION, "missing the MLOPSPRF magic bytes"));
         }
         let version = u32::from_le_bytes([header[8], header[9], header[10], header[11]]);
         if version > FORMAT_VERSION || version == 0 {
-            return Err(Error::UnsupportedVersion { location: LOCATION.into(), found: version, supported: FORMAT_VERSION });
+            return Err(Error::UnsupportedVersion {
+                location: LOCATION.into(),
+                found: version,
+                supported: FORMAT_VERSION,
+            });
         }
         let mut len_bytes = [0u8; 8];
         len_bytes.copy_from_slice(&header[12..20]);
@@ -356,7 +394,11 @@ impl Profile {
             .into_iter()
             .map(|c| column_from_state(c.name, &c.data_type, c.count, c.null_count, c.state, LOCATION))
             .collect::<Result<Vec<_>>>()?;
-        let profile = Profile { config: doc.config, num_rows: doc.num_rows, columns };
+        let profile = Profile {
+            config: doc.config,
+            num_rows: doc.num_rows,
+            columns,
+        };
         check_rows(&profile, LOCATION)?;
         Ok(profile)
     }

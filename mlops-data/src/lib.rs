@@ -89,4 +89,6 @@ pub use parquet_source::{ParquetProfiler, Progress};
 pub use profile::{Profile, REPORT_QUANTILES};
 pub use profiler::Profiler;
 pub use store::store_for_url;
-pub use validate::{InferOptions, RuleKind, ValidationReport, Violation, infer_signature, validate_batch, validate_profile};
+pub use validate::{
+    InferOptions, RuleKind, ValidationReport, Violation, infer_signature, validate_batch, validate_profile,
+};

@@ -11,8 +11,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use futures::{StreamExt, TryStreamExt};
-use object_store::{ObjectStore, ObjectStoreExt};
 use object_store::path::Path as ObjectPath;
+use object_store::{ObjectStore, ObjectStoreExt};
 use parquet::arrow::ParquetRecordBatchStreamBuilder;
 use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder};
 use parquet::errors::ParquetError;
@@ -69,7 +69,10 @@ impl std::fmt::Debug for ParquetProfiler {
 
 fn parquet_error(location: &str, e: ParquetError) -> Error {
     match e {
-        ParquetError::External(source) => Error::Storage { location: location.to_owned(), source },
+        ParquetError::External(source) => Error::Storage {
+            location: location.to_owned(),
+            source,
+        },
         other => Error::corrupt(location, other.to_string()),
     }
 }
@@ -86,7 +89,12 @@ impl Tracker {
         let done = self.done.fetch_add(1, Ordering::Relaxed) + 1;
         let rows_done = self.rows.fetch_add(rows, Ordering::Relaxed) + rows;
         if let Some(f) = progress {
-            f(Progress { row_groups_done: done, row_groups_total: self.total, rows_done, rows_total: self.rows_total });
+            f(Progress {
+                row_groups_done: done,
+                row_groups_total: self.total,
+                rows_done,
+                rows_total: self.rows_total,
+            });
         }
     }
 }
@@ -94,7 +102,11 @@ impl Tracker {
 impl ParquetProfiler {
     /// A profiler with this configuration; row groups in flight default to the rayon pool size.
     pub fn new(config: ProfileConfig) -> Self {
-        ParquetProfiler { config, progress: None, max_in_flight: rayon::current_num_threads().max(1) }
+        ParquetProfiler {
+            config,
+            progress: None,
+            max_in_flight: rayon::current_num_threads().max(1),
+        }
     }
 
     /// Calls `f` after each row group (from worker threads).
@@ -122,9 +134,14 @@ impl ParquetProfiler {
         self.config.validate()?;
         let path = path.as_ref();
         let location = path.display().to_string();
-        let open = || File::open(path).map_err(|source| Error::Io { location: location.clone(), source });
-        let metadata = ArrowReaderMetadata::load(&open()?, ArrowReaderOptions::new())
-            .map_err(|e| parquet_error(&location, e))?;
+        let open = || {
+            File::open(path).map_err(|source| Error::Io {
+                location: location.clone(),
+                source,
+            })
+        };
+        let metadata =
+            ArrowReaderMetadata::load(&open()?, ArrowReaderOptions::new()).map_err(|e| parquet_error(&location, e))?;
         let row_groups = metadata.metadata().row_groups();
         let tracker = Tracker {
             done: AtomicUsize::new(0),
@@ -145,7 +162,8 @@ impl ParquetProfiler {
                     .map_err(|e| parquet_error(&location, e))?;
                 let mut profiler = Profiler::with_schema(self.config.clone(), metadata.schema())?;
                 for batch in reader {
-                    let batch = batch.map_err(|e| Error::corrupt(format!("{location}, row group {rg}"), e.to_string()))?;
+                    let batch =
+                        batch.map_err(|e| Error::corrupt(format!("{location}, row group {rg}"), e.to_string()))?;
                     profiler.update(&batch)?;
                 }
                 let profile = profiler.finish();

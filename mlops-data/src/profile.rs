@@ -26,7 +26,11 @@ pub struct Profile {
 impl Profile {
     /// A profile of no data. It is the identity of [`merge`](Self::merge).
     pub fn empty(config: ProfileConfig) -> Self {
-        Profile { config, num_rows: 0, columns: Vec::new() }
+        Profile {
+            config,
+            num_rows: 0,
+            columns: Vec::new(),
+        }
     }
 
     /// A profile with the schema's columns and no rows.
@@ -36,7 +40,11 @@ impl Profile {
             .iter()
             .map(|f| ColumnProfile::new(f.name(), f.data_type(), &config))
             .collect::<Result<Vec<_>>>()?;
-        Ok(Profile { config, num_rows: 0, columns })
+        Ok(Profile {
+            config,
+            num_rows: 0,
+            columns,
+        })
     }
 
     /// Rows seen, nulls included.
@@ -61,7 +69,12 @@ impl Profile {
 
     /// The Arrow schema of the profiled data (every field nullable).
     pub fn schema(&self) -> Schema {
-        Schema::new(self.columns.iter().map(|c| Field::new(&c.name, c.data_type.clone(), true)).collect::<Vec<_>>())
+        Schema::new(
+            self.columns
+                .iter()
+                .map(|c| Field::new(&c.name, c.data_type.clone(), true))
+                .collect::<Vec<_>>(),
+        )
     }
 
     /// Adds the data of `other`: the result is the profile of both data sets.
@@ -82,7 +95,10 @@ impl Profile {
             return Err(Error::invalid_input(
                 "profile merge",
                 "Profile::merge",
-                format!("HyperLogLog precision {} vs {}", self.config.hll_precision, other.config.hll_precision),
+                format!(
+                    "HyperLogLog precision {} vs {}",
+                    self.config.hll_precision, other.config.hll_precision
+                ),
                 "profiles built with the same hll_precision",
             ));
         }

@@ -40,7 +40,10 @@ impl Profiler {
     /// A profiler; fails when a configuration value is out of range.
     pub fn new(config: ProfileConfig) -> Result<Self> {
         config.validate()?;
-        Ok(Profiler { profile: Profile::empty(config), batches: 0 })
+        Ok(Profiler {
+            profile: Profile::empty(config),
+            batches: 0,
+        })
     }
 
     /// Adds one batch. The first batch fixes the schema; later batches must
@@ -126,6 +129,9 @@ impl Profiler {
     /// rows still yields a profile with its columns.
     pub(crate) fn with_schema(config: ProfileConfig, schema: &arrow_schema::Schema) -> Result<Self> {
         config.validate()?;
-        Ok(Profiler { profile: Profile::with_schema(config, schema)?, batches: 0 })
+        Ok(Profiler {
+            profile: Profile::with_schema(config, schema)?,
+            batches: 0,
+        })
     }
 }

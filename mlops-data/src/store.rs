@@ -20,8 +20,9 @@ pub fn store_for_url(url: &Url) -> Result<(Arc<dyn ObjectStore>, Path)> {
         }
         #[cfg(feature = "aws")]
         "s3" | "s3a" => {
-            let (store, path) = object_store::parse_url_opts(url, std::env::vars().filter(|(k, _)| k.starts_with("AWS_")))
-                .map_err(|e| Error::storage(&location, e))?;
+            let (store, path) =
+                object_store::parse_url_opts(url, std::env::vars().filter(|(k, _)| k.starts_with("AWS_")))
+                    .map_err(|e| Error::storage(&location, e))?;
             Ok((Arc::from(store), path))
         }
         #[cfg(feature = "gcp")]

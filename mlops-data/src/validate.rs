@@ -34,7 +34,11 @@ pub struct InferOptions {
 
 impl Default for InferOptions {
     fn default() -> Self {
-        InferOptions { range_tolerance: 0.1, null_tolerance: 0.05, max_categories: 50 }
+        InferOptions {
+            range_tolerance: 0.1,
+            null_tolerance: 0.05,
+            max_categories: 50,
+        }
     }
 }
 
@@ -64,7 +68,10 @@ pub fn infer_signature(profile: &Profile, options: &InferOptions) -> Result<Sign
         return Err(Error::invalid_input(
             "inference options",
             "infer_signature",
-            format!("range_tolerance {}, null_tolerance {}", options.range_tolerance, options.null_tolerance),
+            format!(
+                "range_tolerance {}, null_tolerance {}",
+                options.range_tolerance, options.null_tolerance
+            ),
             "non-negative tolerances",
         ));
     }
@@ -74,7 +81,11 @@ pub fn infer_signature(profile: &Profile, options: &InferOptions) -> Result<Sign
         .map(|c| {
             let summary = c.summary();
             let nullable = summary.null_count > 0;
-            let null_limit = if nullable { (summary.null_fraction() + options.null_tolerance).min(1.0) } else { 0.0 };
+            let null_limit = if nullable {
+                (summary.null_fraction() + options.null_tolerance).min(1.0)
+            } else {
+                0.0
+            };
             let mut constraints = FieldConstraints::none().with_max_null_fraction(null_limit);
             match c.stats() {
                 ColumnStats::Numeric(n) => {
@@ -161,8 +172,21 @@ impl ValidationReport {
 
 const MAX_EXAMPLES: usize = 5;
 
-fn push(report: &mut ValidationReport, column: &str, rule: RuleKind, count: u64, examples: Vec<String>, message: String) {
-    report.violations.push(Violation { column: column.to_owned(), rule, count, examples, message });
+fn push(
+    report: &mut ValidationReport,
+    column: &str,
+    rule: RuleKind,
+    count: u64,
+    examples: Vec<String>,
+    message: String,
+) {
+    report.violations.push(Violation {
+        column: column.to_owned(),
+        rule,
+        count,
+        examples,
+        message,
+    });
 }
 
 fn fmt_num(v: f64) -> String {
@@ -187,7 +211,14 @@ pub fn validate_batch(signature: &Signature, batch: &RecordBatch) -> ValidationR
     for field in &signature.fields {
         let name = field.name.as_str();
         let Some(array) = batch.column_by_name(name) else {
-            push(&mut report, name, RuleKind::MissingColumn, rows, vec![], format!("column `{name}` is missing"));
+            push(
+                &mut report,
+                name,
+                RuleKind::MissingColumn,
+                rows,
+                vec![],
+                format!("column `{name}` is missing"),
+            );
             continue;
         };
         if !field.accepts_type(array.data_type()) {
@@ -197,7 +228,11 @@ pub fn validate_batch(signature: &Signature, batch: &RecordBatch) -> ValidationR
                 RuleKind::Type,
                 rows,
                 vec![],
-                format!("type {} where {} (or its family) was declared", array.data_type(), field.data_type),
+                format!(
+                    "type {} where {} (or its family) was declared",
+                    array.data_type(),
+                    field.data_type
+                ),
             );
             continue;
         }
@@ -213,7 +248,14 @@ fn check_nulls(report: &mut ValidationReport, field: &FieldSpec, nulls: u64, row
     }
     let name = field.name.as_str();
     if !field.nullable {
-        push(report, name, RuleKind::Nullability, nulls, vec![], format!("{nulls} nulls in a column that declares none"));
+        push(
+            report,
+            name,
+            RuleKind::Nullability,
+            nulls,
+            vec![],
+            format!("{nulls} nulls in a column that declares none"),
+        );
     } else if let Some(limit) = field.constraints.max_null_fraction {
         let share = nulls as f64 / rows as f64;
         if share > limit {
@@ -253,7 +295,11 @@ fn check_values(report: &mut ValidationReport, field: &FieldSpec, array: &dyn Ar
                 }
             }
             if let Some(range) = c.range {
-                let out: Vec<f64> = values.iter().copied().filter(|v| v.is_finite() && !range.contains(*v)).collect();
+                let out: Vec<f64> = values
+                    .iter()
+                    .copied()
+                    .filter(|v| v.is_finite() && !range.contains(*v))
+                    .collect();
                 if !out.is_empty() {
                     push(
                         report,
@@ -272,8 +318,11 @@ fn check_values(report: &mut ValidationReport, field: &FieldSpec, array: &dyn Ar
             if string_counts(array, name, &mut counts).is_err() {
                 return;
             }
-            let unknown: BTreeMap<&str, u64> =
-                counts.iter().filter(|(v, _)| !allowed.contains(**v)).map(|(v, c)| (*v, *c)).collect();
+            let unknown: BTreeMap<&str, u64> = counts
+                .iter()
+                .filter(|(v, _)| !allowed.contains(**v))
+                .map(|(v, c)| (*v, *c))
+                .collect();
             if !unknown.is_empty() {
                 let total: u64 = unknown.values().sum();
                 let mut by_count: Vec<(&str, u64)> = unknown.into_iter().collect();
@@ -283,7 +332,11 @@ fn check_values(report: &mut ValidationReport, field: &FieldSpec, array: &dyn Ar
                     name,
                     RuleKind::Category,
                     total,
-                    by_count.iter().take(MAX_EXAMPLES).map(|(v, _)| (*v).to_owned()).collect(),
+                    by_count
+                        .iter()
+                        .take(MAX_EXAMPLES)
+                        .map(|(v, _)| (*v).to_owned())
+                        .collect(),
                     format!("{total} values outside the {} allowed categories", allowed.len()),
                 );
             }
@@ -310,7 +363,14 @@ pub fn validate_profile(signature: &Signature, profile: &Profile) -> ValidationR
     for field in &signature.fields {
         let name = field.name.as_str();
         let Some(column) = profile.column(name) else {
-            push(&mut report, name, RuleKind::MissingColumn, profile.num_rows(), vec![], format!("column `{name}` is missing"));
+            push(
+                &mut report,
+                name,
+                RuleKind::MissingColumn,
+                profile.num_rows(),
+                vec![],
+                format!("column `{name}` is missing"),
+            );
             continue;
         };
         if !field.accepts_type(column.data_type()) {
@@ -320,7 +380,11 @@ pub fn validate_profile(signature: &Signature, profile: &Profile) -> ValidationR
                 RuleKind::Type,
                 profile.num_rows(),
                 vec![],
-                format!("type {} where {} (or its family) was declared", column.data_type(), field.data_type),
+                format!(
+                    "type {} where {} (or its family) was declared",
+                    column.data_type(),
+                    field.data_type
+                ),
             );
             continue;
         }
@@ -341,7 +405,14 @@ pub fn validate_profile(signature: &Signature, profile: &Profile) -> ValidationR
                     if s.neg_inf_count > 0 {
                         ex.push("-inf".to_owned());
                     }
-                    push(&mut report, name, RuleKind::NonFinite, non_finite, ex, "NaN or infinite values".into());
+                    push(
+                        &mut report,
+                        name,
+                        RuleKind::NonFinite,
+                        non_finite,
+                        ex,
+                        "NaN or infinite values".into(),
+                    );
                 }
                 if let (Some(range), Some(lo), Some(hi)) = (c.range, n.min(), n.max()) {
                     if lo < range.min || hi > range.max {
@@ -362,15 +433,22 @@ pub fn validate_profile(signature: &Signature, profile: &Profile) -> ValidationR
                             RuleKind::Range,
                             count,
                             ex,
-                            format!("about {count} values outside [{}, {}] (estimated from the quantile sketch)", range.min, range.max),
+                            format!(
+                                "about {count} values outside [{}, {}] (estimated from the quantile sketch)",
+                                range.min, range.max
+                            ),
                         );
                     }
                 }
             }
             ColumnStats::String(st) => {
                 if let Some(allowed) = &c.allowed_values {
-                    let unknown: Vec<_> =
-                        st.frequent_items().items().into_iter().filter(|i| !allowed.contains(&i.value)).collect();
+                    let unknown: Vec<_> = st
+                        .frequent_items()
+                        .items()
+                        .into_iter()
+                        .filter(|i| !allowed.contains(&i.value))
+                        .collect();
                     let exact = st.frequent_items().is_exact();
                     if !unknown.is_empty() || !exact {
                         let total: u64 = unknown.iter().map(|i| i.lower).sum();

@@ -33,7 +33,13 @@ fn push_primitive<T: ArrowPrimitiveType>(array: &dyn Array, out: &mut Vec<f64>, 
     let a = array.as_primitive::<T>();
     match a.nulls().filter(|n| n.null_count() > 0) {
         None => out.extend(a.values().iter().map(|&v| to_f64(v))),
-        Some(nulls) => out.extend(a.values().iter().zip(nulls.iter()).filter(|(_, valid)| *valid).map(|(&v, _)| to_f64(v))),
+        Some(nulls) => out.extend(
+            a.values()
+                .iter()
+                .zip(nulls.iter())
+                .filter(|(_, valid)| *valid)
+                .map(|(&v, _)| to_f64(v)),
+        ),
     }
 }
 
@@ -96,12 +102,16 @@ pub(crate) fn numeric_values(array: &dyn Array, column: &str, out: &mut Vec<f64>
         }
         DataType::Time32(TimeUnit::Second) => push_primitive::<Time32SecondType>(array, out, f64::from),
         DataType::Time32(_) => push_primitive::<Time32MillisecondType>(array, out, |v| f64::from(v) / 1e3),
-        DataType::Time64(TimeUnit::Nanosecond) => push_primitive::<Time64NanosecondType>(array, out, |v| v as f64 / 1e9),
+        DataType::Time64(TimeUnit::Nanosecond) => {
+            push_primitive::<Time64NanosecondType>(array, out, |v| v as f64 / 1e9)
+        }
         DataType::Time64(_) => push_primitive::<Time64MicrosecondType>(array, out, |v| v as f64 / 1e6),
         DataType::Dictionary(_, value_type) => {
             // Numeric dictionaries are rare; unpacking them keeps one code path.
-            let unpacked = arrow_cast::cast(array, value_type)
-                .map_err(|source| Error::Arrow { location: format!("column `{column}`"), source })?;
+            let unpacked = arrow_cast::cast(array, value_type).map_err(|source| Error::Arrow {
+                location: format!("column `{column}`"),
+                source,
+            })?;
             return numeric_values(unpacked.as_ref(), column, out);
         }
         other => {

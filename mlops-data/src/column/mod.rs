@@ -61,7 +61,11 @@ impl ColumnProfile {
             StatsKind::Boolean => ColumnStats::Boolean(BooleanStats::default()),
             StatsKind::Unsupported => ColumnStats::Unsupported(UnsupportedStats::default()),
         };
-        Ok(ColumnProfile { name: name.to_owned(), data_type: data_type.clone(), stats })
+        Ok(ColumnProfile {
+            name: name.to_owned(),
+            data_type: data_type.clone(),
+            stats,
+        })
     }
 
     /// Column name.
@@ -203,7 +207,10 @@ impl ColumnProfile {
     pub(crate) fn merge(&mut self, other: &ColumnProfile) -> Result<()> {
         let mismatch = || Error::SchemaMismatch {
             location: format!("column `{}`", self.name),
-            message: format!("cannot merge a {} column into a {} column", other.data_type, self.data_type),
+            message: format!(
+                "cannot merge a {} column into a {} column",
+                other.data_type, self.data_type
+            ),
         };
         match (&mut self.stats, &other.stats) {
             (ColumnStats::Numeric(a), ColumnStats::Numeric(b)) => a.merge(b),

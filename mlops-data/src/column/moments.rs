@@ -20,7 +20,11 @@ impl Moments {
         let n = values.len() as f64;
         let mean = pairwise_sum(values) / n;
         let m2 = values.iter().map(|&x| (x - mean) * (x - mean)).sum();
-        Moments { n: values.len() as u64, mean, m2 }
+        Moments {
+            n: values.len() as u64,
+            mean,
+            m2,
+        }
     }
 
     /// Chan, Golub, LeVeque (1979): combine two partitions' moments.
@@ -85,7 +89,12 @@ mod tests {
         }
         assert_eq!(parts.n, whole.n);
         assert!((parts.mean - whole.mean).abs() <= 1e-12 * whole.mean.abs());
-        assert!((parts.m2 - whole.m2).abs() <= 1e-9 * whole.m2.abs(), "{} vs {}", parts.m2, whole.m2);
+        assert!(
+            (parts.m2 - whole.m2).abs() <= 1e-9 * whole.m2.abs(),
+            "{} vs {}",
+            parts.m2,
+            whole.m2
+        );
     }
 
     #[test]

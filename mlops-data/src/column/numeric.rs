@@ -181,7 +181,9 @@ impl NumericStats {
         }
         let (lo, hi) = (self.min, self.max);
         let width = (hi - lo) / bins as f64;
-        let edges: Vec<f64> = (0..=bins).map(|i| if i == bins { hi } else { lo + width * i as f64 }).collect();
+        let edges: Vec<f64> = (0..=bins)
+            .map(|i| if i == bins { hi } else { lo + width * i as f64 })
+            .collect();
         Some(Histogram::from_sketch(&self.quantiles, edges))
     }
 
@@ -217,7 +219,10 @@ impl NumericStats {
                 _ => false,
             };
         if !consistent {
-            return Err(Error::corrupt(location, "numeric statistics are inconsistent with the column's counts"));
+            return Err(Error::corrupt(
+                location,
+                "numeric statistics are inconsistent with the column's counts",
+            ));
         }
         Ok(NumericStats {
             count,
@@ -253,7 +258,13 @@ impl Histogram {
         let ranks: Vec<f64> = edges
             .iter()
             .enumerate()
-            .map(|(i, &e)| if i == 0 { view.rank(e) - view.rank(e) } else { view.rank(e) })
+            .map(|(i, &e)| {
+                if i == 0 {
+                    view.rank(e) - view.rank(e)
+                } else {
+                    view.rank(e)
+                }
+            })
             .collect();
         let counts = ranks.windows(2).map(|w| ((w[1] - w[0]) * n).max(0.0)).collect();
         Histogram { edges, counts }

@@ -109,7 +109,10 @@ impl StringStats {
             _ => false,
         };
         if !lens_ok || frequent.total() != count {
-            return Err(Error::corrupt(location, "string statistics are inconsistent with the column's counts"));
+            return Err(Error::corrupt(
+                location,
+                "string statistics are inconsistent with the column's counts",
+            ));
         }
         Ok(StringStats {
             count,

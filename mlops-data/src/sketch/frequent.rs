@@ -37,9 +37,19 @@ impl FrequentItems {
     /// A summary keeping `capacity` counters (≥ 1).
     pub fn new(capacity: usize) -> Result<Self> {
         if capacity == 0 {
-            return Err(Error::invalid_input("frequent-items capacity", "FrequentItems::new", "0", "at least 1"));
+            return Err(Error::invalid_input(
+                "frequent-items capacity",
+                "FrequentItems::new",
+                "0",
+                "at least 1",
+            ));
         }
-        Ok(FrequentItems { capacity, counters: HashMap::default(), offset: 0, total: 0 })
+        Ok(FrequentItems {
+            capacity,
+            counters: HashMap::default(),
+            offset: 0,
+            total: 0,
+        })
     }
 
     /// Counts added (exact).
@@ -101,7 +111,11 @@ impl FrequentItems {
         let mut items: Vec<ItemCount> = self
             .counters
             .iter()
-            .map(|(value, &c)| ItemCount { value: value.clone(), lower: c, upper: c + self.offset })
+            .map(|(value, &c)| ItemCount {
+                value: value.clone(),
+                lower: c,
+                upper: c + self.offset,
+            })
             .collect();
         items.sort_unstable_by(|a, b| b.lower.cmp(&a.lower).then_with(|| a.value.cmp(&b.value)));
         items
@@ -137,7 +151,10 @@ impl FrequentItems {
             sum = sum.saturating_add(count);
         }
         if f.counters.len() > 2 * f.capacity || sum > wire.total {
-            return Err(Error::corrupt(location, "frequent items: more counters or counts than recorded"));
+            return Err(Error::corrupt(
+                location,
+                "frequent items: more counters or counts than recorded",
+            ));
         }
         f.offset = wire.offset;
         f.total = wire.total;
@@ -161,7 +178,9 @@ mod tests {
 
     fn stream(n: u64) -> Vec<String> {
         // Zipf-like: value i appears about n / (i+1) times.
-        (0..n).map(|i| format!("v{}", crate::sketch::hash::mix64(i).trailing_zeros())).collect()
+        (0..n)
+            .map(|i| format!("v{}", crate::sketch::hash::mix64(i).trailing_zeros()))
+            .collect()
     }
 
     #[test]
@@ -171,7 +190,14 @@ mod tests {
             f.add(v, 1);
         }
         let items = f.items();
-        assert_eq!(items[0], ItemCount { value: "a".into(), lower: 3, upper: 3 });
+        assert_eq!(
+            items[0],
+            ItemCount {
+                value: "a".into(),
+                lower: 3,
+                upper: 3
+            }
+        );
         assert_eq!(items[1].value, "b");
         assert!(f.is_exact());
     }
@@ -197,7 +223,11 @@ mod tests {
         assert!(merged.max_error() <= 100_000 / 5);
         for (v, &c) in &exact {
             let lower = merged.items().iter().find(|i| i.value == *v).map_or(0, |i| i.lower);
-            assert!(lower <= c && c <= merged.upper_bound(v), "{v}: {lower} <= {c} <= {}", merged.upper_bound(v));
+            assert!(
+                lower <= c && c <= merged.upper_bound(v),
+                "{v}: {lower} <= {c} <= {}",
+                merged.upper_bound(v)
+            );
         }
         // The heaviest value (about half the stream) is always retained.
         assert_eq!(merged.items()[0].value, "v0");

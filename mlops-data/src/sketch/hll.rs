@@ -43,7 +43,10 @@ impl HyperLogLog {
                 "4..=18",
             ));
         }
-        Ok(HyperLogLog { precision, repr: Repr::Sparse(Vec::new()) })
+        Ok(HyperLogLog {
+            precision,
+            repr: Repr::Sparse(Vec::new()),
+        })
     }
 
     /// The precision `p`.
@@ -134,7 +137,11 @@ impl HyperLogLog {
 
     pub(crate) fn to_wire(&self) -> HllWire {
         match &self.repr {
-            Repr::Sparse(set) => HllWire { precision: self.precision, exact: Some(set.clone()), registers: None },
+            Repr::Sparse(set) => HllWire {
+                precision: self.precision,
+                exact: Some(set.clone()),
+                registers: None,
+            },
             Repr::Dense(registers) => HllWire {
                 precision: self.precision,
                 exact: None,
@@ -144,12 +151,19 @@ impl HyperLogLog {
     }
 
     pub(crate) fn from_wire(wire: HllWire, location: &str) -> Result<Self> {
-        let mut sketch = HyperLogLog::new(wire.precision)
-            .map_err(|_| Error::corrupt(location, format!("HyperLogLog precision {} outside 4..=18", wire.precision)))?;
+        let mut sketch = HyperLogLog::new(wire.precision).map_err(|_| {
+            Error::corrupt(
+                location,
+                format!("HyperLogLog precision {} outside 4..=18", wire.precision),
+            )
+        })?;
         match (wire.exact, wire.registers) {
             (Some(set), None) => {
                 if set.len() > sketch.sparse_limit() || set.windows(2).any(|w| w[0] >= w[1]) {
-                    return Err(Error::corrupt(location, "exact HyperLogLog hashes are not sorted, unique and within the limit"));
+                    return Err(Error::corrupt(
+                        location,
+                        "exact HyperLogLog hashes are not sorted, unique and within the limit",
+                    ));
                 }
                 sketch.repr = Repr::Sparse(set);
             }
@@ -159,11 +173,19 @@ impl HyperLogLog {
                     .map_err(|e| Error::corrupt(location, format!("HyperLogLog registers are not base64: {e}")))?;
                 let max_rank = 64 - wire.precision + 1;
                 if registers.len() != 1 << wire.precision || registers.iter().any(|&r| r > max_rank) {
-                    return Err(Error::corrupt(location, "HyperLogLog registers have the wrong length or out-of-range values"));
+                    return Err(Error::corrupt(
+                        location,
+                        "HyperLogLog registers have the wrong length or out-of-range values",
+                    ));
                 }
                 sketch.repr = Repr::Dense(registers);
             }
-            _ => return Err(Error::corrupt(location, "HyperLogLog needs exactly one of `exact` and `registers`")),
+            _ => {
+                return Err(Error::corrupt(
+                    location,
+                    "HyperLogLog needs exactly one of `exact` and `registers`",
+                ));
+            }
         }
         Ok(sketch)
     }
@@ -329,9 +351,17 @@ mod tests {
         let mut wire = sketch_of(0..100, 12).to_wire();
         wire.precision = 30;
         assert!(HyperLogLog::from_wire(wire, "t").is_err());
-        let bad = HllWire { precision: 12, exact: Some(vec![3, 2]), registers: None };
+        let bad = HllWire {
+            precision: 12,
+            exact: Some(vec![3, 2]),
+            registers: None,
+        };
         assert!(HyperLogLog::from_wire(bad, "t").is_err());
-        let bad = HllWire { precision: 12, exact: None, registers: Some("AAAA".into()) };
+        let bad = HllWire {
+            precision: 12,
+            exact: None,
+            registers: Some("AAAA".into()),
+        };
         assert!(HyperLogLog::from_wire(bad, "t").is_err());
     }
 }

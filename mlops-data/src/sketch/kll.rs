@@ -33,9 +33,20 @@ impl KllSketch {
     /// A sketch with accuracy parameter `k` (8 ≤ k ≤ 65 535).
     pub fn new(k: u16) -> Result<Self> {
         if usize::from(k) < MIN_LEVEL_CAPACITY {
-            return Err(Error::invalid_input("KLL k", "KllSketch::new", k.to_string(), "8..=65535"));
+            return Err(Error::invalid_input(
+                "KLL k",
+                "KllSketch::new",
+                k.to_string(),
+                "8..=65535",
+            ));
         }
-        Ok(KllSketch { k, n: 0, levels: vec![Vec::new()], level0_sorted: true, rng: 0x9e37_79b9_7f4a_7c15 })
+        Ok(KllSketch {
+            k,
+            n: 0,
+            levels: vec![Vec::new()],
+            level0_sorted: true,
+            rng: 0x9e37_79b9_7f4a_7c15,
+        })
     }
 
     /// The accuracy parameter.
@@ -119,7 +130,11 @@ impl KllSketch {
         let offset = self.next_bit();
         let items = std::mem::take(&mut self.levels[level]);
         // An odd item stays behind so that total weight is preserved exactly.
-        let (keep, rest) = if items.len() % 2 == 1 { (items.first().copied(), &items[1..]) } else { (None, &items[..]) };
+        let (keep, rest) = if items.len() % 2 == 1 {
+            (items.first().copied(), &items[1..])
+        } else {
+            (None, &items[..])
+        };
         let promoted: Vec<f64> = rest.iter().skip(offset).step_by(2).copied().collect();
         let upper = std::mem::take(&mut self.levels[level + 1]);
         self.levels[level + 1] = merge_sorted(&upper, &promoted);
@@ -169,7 +184,11 @@ impl KllSketch {
                 (v, cumulative)
             })
             .unzip();
-        SortedView { values, cumulative: cum, total: self.n }
+        SortedView {
+            values,
+            cumulative: cum,
+            total: self.n,
+        }
     }
 
     pub(crate) fn to_wire(&self) -> KllWire {
@@ -177,7 +196,12 @@ impl KllSketch {
         if !self.level0_sorted {
             levels[0].sort_unstable_by(f64::total_cmp);
         }
-        KllWire { k: self.k, n: self.n, rng: self.rng, levels }
+        KllWire {
+            k: self.k,
+            n: self.n,
+            rng: self.rng,
+            levels,
+        }
     }
 
     pub(crate) fn from_wire(wire: KllWire, location: &str) -> Result<Self> {
@@ -201,7 +225,13 @@ impl KllSketch {
         if weight != u128::from(wire.n) {
             return Err(bad("item weights do not add up to the count"));
         }
-        Ok(KllSketch { k: wire.k, n: wire.n, levels: wire.levels, level0_sorted: true, rng: wire.rng.max(1) })
+        Ok(KllSketch {
+            k: wire.k,
+            n: wire.n,
+            levels: wire.levels,
+            level0_sorted: true,
+            rng: wire.rng.max(1),
+        })
     }
 }
 
@@ -241,7 +271,10 @@ impl SortedView {
             return None;
         }
         let target = (q * self.total as f64).ceil().max(1.0) as u64;
-        let idx = self.cumulative.partition_point(|&c| c < target).min(self.values.len() - 1);
+        let idx = self
+            .cumulative
+            .partition_point(|&c| c < target)
+            .min(self.values.len() - 1);
         self.values.get(idx).copied()
     }
 }
@@ -291,7 +324,13 @@ mod tests {
                 let true_rank = sorted.partition_point(|&v| v <= est) as f64 / n;
                 let true_rank_below = sorted.partition_point(|&v| v < est) as f64 / n;
                 // The estimate is right if q lies in [rank below, rank at] of the returned value.
-                if q < true_rank_below { true_rank_below - q } else if q > true_rank { q - true_rank } else { 0.0 }
+                if q < true_rank_below {
+                    true_rank_below - q
+                } else if q > true_rank {
+                    q - true_rank
+                } else {
+                    0.0
+                }
             })
             .fold(0.0, f64::max)
     }
@@ -350,7 +389,11 @@ mod tests {
         wire.n += 1;
         assert!(KllSketch::from_wire(wire, "t").is_err());
         let mut wire = s.to_wire();
-        let level = wire.levels.iter().position(|l| l.len() >= 2 && l[0] < l[l.len() - 1]).unwrap();
+        let level = wire
+            .levels
+            .iter()
+            .position(|l| l.len() >= 2 && l[0] < l[l.len() - 1])
+            .unwrap();
         wire.levels[level].reverse();
         assert!(KllSketch::from_wire(wire, "t").is_err());
         assert!(KllSketch::new(3).is_err());
