@@ -1,1 +1,5 @@
-fn main() {}
+//! Criterion benchmarks: `cargo bench -p mlops-benches` (one module per topic).
+
+mod benchmarks;
+
+criterion::criterion_main!(benchmarks::profile::benches, benchmarks::sketches::benches);

@@ -374,7 +374,7 @@ impl Profile {
         let mut len_bytes = [0u8; 8];
         len_bytes.copy_from_slice(&header[12..20]);
         let len = usize::try_from(u64::from_le_bytes(len_bytes)).unwrap_or(usize::MAX);
-        let expected_total = len.checked_add(28).unwrap_or(usize::MAX);
+        let expected_total = len.saturating_add(28);
         if bytes.len() != expected_total {
             return Err(Error::corrupt(
                 LOCATION,

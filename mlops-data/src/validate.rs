@@ -2,7 +2,8 @@
 //!
 //! [`infer_signature`] turns a profile into a [`Signature`] in the spirit of
 //! TFDV's `infer_schema` and deequ's constraint suggestions: types, whether
-//! nulls may appear and how many, numeric ranges widened by a tolerance,
+//! nulls may appear and how many, numeric ranges widened by a tolerance (never
+//! below zero for a column never seen negative; none for time columns),
 //! whether NaN/inf may appear, and the closed set of categories of
 //! low-cardinality string columns. [`validate_batch`] and [`validate_profile`]
 //! return every violated rule with counts and example values.
@@ -90,10 +91,15 @@ pub fn infer_signature(profile: &Profile, options: &InferOptions) -> Result<Sign
             match c.stats() {
                 ColumnStats::Numeric(n) => {
                     constraints = constraints.with_non_finite(summary.finite_count() < summary.count);
-                    if let (Some(lo), Some(hi)) = (n.min(), n.max()) {
+                    // Time moves on: a range learnt from training timestamps would
+                    // reject all future traffic, so time columns get no range rule.
+                    let ranged = summary.kind == SemanticKind::Numeric;
+                    if let (true, Some(lo), Some(hi)) = (ranged, n.min(), n.max()) {
                         let span = hi - lo;
                         let pad = if span > 0.0 { span } else { lo.abs().max(hi.abs()) } * options.range_tolerance;
-                        if let Ok(range) = NumericRange::new(lo - pad, hi + pad) {
+                        // A column never seen negative stays non-negative (deequ's `isNonNegative`).
+                        let floor = if lo >= 0.0 { (lo - pad).max(0.0) } else { lo - pad };
+                        if let Ok(range) = NumericRange::new(floor, hi + pad) {
                             constraints = constraints.with_range(range);
                         }
                     }
@@ -414,8 +420,10 @@ pub fn validate_profile(signature: &Signature, profile: &Profile) -> ValidationR
                         "NaN or infinite values".into(),
                     );
                 }
-                if let (Some(range), Some(lo), Some(hi)) = (c.range, n.min(), n.max()) {
-                    if lo < range.min || hi > range.max {
+                if let (Some(range), Some(lo), Some(hi)) = (c.range, n.min(), n.max())
+                    && (lo < range.min || hi > range.max)
+                {
+                    {
                         let finite = n.finite_count() as f64;
                         let below = profile.rank(name, range.min.next_down()).unwrap_or(0.0);
                         let above = 1.0 - profile.rank(name, range.max).unwrap_or(1.0);

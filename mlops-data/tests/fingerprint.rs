@@ -37,7 +37,7 @@ fn independent_of_batching_row_groups_and_file_names() {
 
     let dir = tempfile::tempdir().unwrap();
     let (a, b) = (dir.path().join("a.parquet"), dir.path().join("other-name.parquet"));
-    write_parquet(&a, &[whole.clone()], 777);
+    write_parquet(&a, std::slice::from_ref(&whole), 777);
     write_parquet(&b, &pieces, 4096);
     let (ra, rb) = (
         fingerprint_parquet_file(&a).unwrap(),

@@ -206,10 +206,10 @@ fn update_register(registers: &mut [u8], precision: u8, hash: u64) {
     // A sentinel bit below the remaining 64-p bits caps the rank at 64-p+1.
     let rest = (hash << precision) | (1u64 << (precision - 1));
     let rank = rest.leading_zeros() as u8 + 1;
-    if let Some(r) = registers.get_mut(index) {
-        if rank > *r {
-            *r = rank;
-        }
+    if let Some(r) = registers.get_mut(index)
+        && rank > *r
+    {
+        *r = rank;
     }
 }
 

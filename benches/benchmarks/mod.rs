@@ -1,0 +1,4 @@
+//! Benchmark modules.
+
+pub(crate) mod profile;
+pub(crate) mod sketches;

@@ -1,0 +1,96 @@
+//! The example binaries behave as their docs say (cargo builds examples before tests).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::PathBuf;
+use std::process::Command;
+
+fn example(name: &str) -> PathBuf {
+    // target/<profile>/deps/cli-<hash> -> target/<profile>/examples/<name>
+    let exe = std::env::current_exe().unwrap();
+    exe.parent().unwrap().parent().unwrap().join("examples").join(name)
+}
+
+fn data(name: &str) -> String {
+    format!("{}/data/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+#[test]
+fn profile_prints_the_documented_json_on_stdout_and_progress_on_stderr() {
+    let out = Command::new(example("profile"))
+        .arg(data("train.parquet"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stdout is exactly one JSON document");
+    assert_eq!(v["num_rows"], 20_000);
+    let cols = v["columns"].as_array().unwrap();
+    let by_name = |n: &str| cols.iter().find(|c| c["name"] == n).unwrap();
+    let income = by_name("income");
+    for key in [
+        "name",
+        "count",
+        "null_count",
+        "min",
+        "max",
+        "mean",
+        "std",
+        "quantiles",
+        "distinct",
+    ] {
+        assert!(income.get(key).is_some(), "income lacks {key}");
+    }
+    for q in ["0.01", "0.05", "0.25", "0.5", "0.75", "0.95", "0.99"] {
+        assert!(income["quantiles"][q].is_f64(), "quantile {q}");
+    }
+    let employment = by_name("employment");
+    assert!(employment["distinct"].is_f64());
+    assert_eq!(employment["top"][0]["value"], "salaried");
+    assert!(employment["top"][0]["count"].as_u64().unwrap() > employment["top"][1]["count"].as_u64().unwrap());
+    assert!(by_name("defaulted")["true_count"].is_u64());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("row group 4/4"), "{stderr}");
+}
+
+#[test]
+fn profile_reads_file_urls_and_writes_the_binary_form() {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = dir.path().join("p.bin");
+    let url = format!("file://{}", data("serving.parquet"));
+    let out = Command::new(example("profile"))
+        .args([url.as_str(), "--binary", bin.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let p = mlops_data::Profile::from_bytes(&std::fs::read(&bin).unwrap()).unwrap();
+    assert_eq!(p.num_rows(), 2_000);
+}
+
+#[test]
+fn profile_fails_with_a_message_and_nonzero_exit() {
+    let out = Command::new(example("profile"))
+        .arg("/no/such.parquet")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(out.stdout.is_empty());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/no/such.parquet"));
+    let out = Command::new(example("profile")).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn quickstart_runs_end_to_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(example("quickstart"))
+        .args(["--out", dir.path().to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("read back identical: true"), "{stdout}");
+    assert!(
+        stdout.contains("\"offshore\""),
+        "the unseen region is reported: {stdout}"
+    );
+    assert!(dir.path().join("train.profile.json").exists());
+}
