@@ -173,11 +173,7 @@ impl ColumnProfile {
     /// Adds one batch's column. The caller has checked [`accepts`](Self::accepts).
     pub(crate) fn update(&mut self, array: &dyn Array) -> Result<()> {
         match &mut self.stats {
-            ColumnStats::Numeric(s) => {
-                let mut values = Vec::with_capacity(array.len());
-                let nulls = ingest::numeric_values(array, &self.name, &mut values)?;
-                s.update(&mut values, nulls);
-            }
+            ColumnStats::Numeric(s) => s.update_array(array, &self.name)?,
             ColumnStats::String(s) => {
                 let mut counts = BatchCounts::default();
                 let nulls = ingest::string_counts(array, &self.name, &mut counts)?;

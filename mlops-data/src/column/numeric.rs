@@ -4,7 +4,6 @@ use serde::{Deserialize, Serialize};
 
 use super::moments::{Moments, pairwise_sum};
 use crate::config::ProfileConfig;
-use crate::sketch::hash::hash_f64;
 use crate::sketch::hll::HllWire;
 use crate::sketch::kll::KllWire;
 use crate::sketch::{HyperLogLog, KllSketch};
@@ -28,6 +27,20 @@ pub struct NumericStats {
     pub(crate) moments: Moments,
     pub(crate) quantiles: KllSketch,
     pub(crate) distinct: HyperLogLog,
+    scratch: Scratch,
+}
+
+/// Per-batch buffers kept between batches so the hot path does not allocate.
+#[derive(Debug, Default)]
+struct Scratch {
+    values: Vec<f64>,
+    hashes: Vec<u64>,
+}
+
+impl Clone for Scratch {
+    fn clone(&self) -> Self {
+        Scratch::default()
+    }
 }
 
 impl NumericStats {
@@ -45,19 +58,36 @@ impl NumericStats {
             moments: Moments::default(),
             quantiles: KllSketch::new(config.kll_k)?,
             distinct: HyperLogLog::new(config.hll_precision)?,
+            scratch: Scratch::default(),
         })
+    }
+
+    /// Adds one batch's array of a numeric, decimal or temporal type.
+    pub(crate) fn update_array(&mut self, array: &dyn arrow_array::Array, column: &str) -> Result<()> {
+        let mut values = std::mem::take(&mut self.scratch.values);
+        let nulls = super::ingest::numeric_values(array, column, &mut values);
+        if let Ok(nulls) = nulls {
+            self.update(&mut values, nulls);
+        }
+        self.scratch.values = values;
+        nulls.map(|_| ())
     }
 
     /// Adds non-null values (already widened to `f64`); `values` is used as scratch.
     pub(crate) fn update(&mut self, values: &mut Vec<f64>, nulls: u64) {
         self.null_count += nulls;
         self.count += values.len() as u64;
-        let mut kept = 0;
+        // One pass compacts the finite values to the front and gathers the
+        // order statistics; non-finite values are rare, so that branch is cold.
+        let (mut kept, mut lo, mut hi, mut zeros) = (0usize, f64::INFINITY, f64::NEG_INFINITY, 0u64);
         for i in 0..values.len() {
             let v = values[i];
             if v.is_finite() {
                 values[kept] = v;
                 kept += 1;
+                lo = lo.min(v);
+                hi = hi.max(v);
+                zeros += u64::from(v == 0.0);
             } else if v.is_nan() {
                 self.nan_count += 1;
             } else if v > 0.0 {
@@ -71,19 +101,12 @@ impl NumericStats {
         if finite.is_empty() {
             return;
         }
-        let (mut lo, mut hi, mut zeros) = (f64::INFINITY, f64::NEG_INFINITY, 0u64);
-        for &v in finite {
-            lo = lo.min(v);
-            hi = hi.max(v);
-            zeros += u64::from(v == 0.0);
-        }
         self.min = self.min.min(lo);
         self.max = self.max.max(hi);
         self.zero_count += zeros;
         self.sum += pairwise_sum(finite);
         self.moments.merge(&Moments::of_slice(finite));
-        let mut hashes: Vec<u64> = finite.iter().map(|&v| hash_f64(v)).collect();
-        self.distinct.insert_hashes(&mut hashes);
+        self.distinct.insert_f64s(finite, &mut self.scratch.hashes);
         self.quantiles.update_batch(finite);
     }
 
@@ -237,6 +260,7 @@ impl NumericStats {
             moments: w.moments,
             quantiles,
             distinct,
+            scratch: Scratch::default(),
         })
     }
 }

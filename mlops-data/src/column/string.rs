@@ -52,7 +52,7 @@ impl StringStats {
             self.frequent.add(value, c);
             hashes.push(hash_str(value));
         }
-        self.distinct.insert_hashes(&mut hashes);
+        self.distinct.insert_hashes(&hashes);
     }
 
     pub(crate) fn merge(&mut self, other: &StringStats) -> Result<()> {

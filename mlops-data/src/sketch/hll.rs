@@ -24,10 +24,30 @@ pub struct HyperLogLog {
     repr: Repr,
 }
 
+/// The hashes are already uniformly distributed, so the set uses them as they are.
+#[derive(Clone, Copy, Debug, Default)]
+struct IdentityHasher(u64);
+
+impl std::hash::Hasher for IdentityHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 << 8) | u64::from(b);
+        }
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 = v;
+    }
+}
+
+type HashSet64 = std::collections::HashSet<u64, std::hash::BuildHasherDefault<IdentityHasher>>;
+
 #[derive(Clone, Debug, PartialEq)]
 enum Repr {
-    /// Sorted, unique hashes: exact counting.
-    Sparse(Vec<u64>),
+    /// Distinct hashes: exact counting.
+    Sparse(HashSet64),
     /// One register per bucket: the maximum leading-zero rank seen.
     Dense(Vec<u8>),
 }
@@ -45,7 +65,7 @@ impl HyperLogLog {
         }
         Ok(HyperLogLog {
             precision,
-            repr: Repr::Sparse(Vec::new()),
+            repr: Repr::Sparse(HashSet64::default()),
         })
     }
 
@@ -70,8 +90,25 @@ impl HyperLogLog {
         matches!(self.repr, Repr::Sparse(_))
     }
 
-    /// Adds hashes. The slice is reordered (sorted) as scratch space.
-    pub(crate) fn insert_hashes(&mut self, hashes: &mut [u64]) {
+    /// Adds finite numbers: straight into the registers once dense, without a hash buffer.
+    pub(crate) fn insert_f64s(&mut self, values: &[f64], buffer: &mut Vec<u64>) {
+        use super::hash::hash_f64;
+        match &mut self.repr {
+            Repr::Dense(registers) => {
+                for &v in values {
+                    update_register(registers, self.precision, hash_f64(v));
+                }
+            }
+            Repr::Sparse(_) => {
+                buffer.clear();
+                buffer.extend(values.iter().map(|&v| hash_f64(v)));
+                self.insert_hashes(buffer);
+            }
+        }
+    }
+
+    /// Adds hashes.
+    pub(crate) fn insert_hashes(&mut self, hashes: &[u64]) {
         match &mut self.repr {
             Repr::Dense(registers) => {
                 for &h in hashes.iter() {
@@ -79,12 +116,17 @@ impl HyperLogLog {
                 }
             }
             Repr::Sparse(set) => {
-                hashes.sort_unstable();
-                let mut merged = Vec::with_capacity(set.len() + hashes.len());
-                merge_sorted_unique(set, hashes, &mut merged);
-                *set = merged;
-                if set.len() > self.sparse_limit() {
+                let limit = (1usize << self.precision) / 8;
+                for &h in hashes {
+                    set.insert(h);
+                    if set.len() > limit {
+                        break;
+                    }
+                }
+                if set.len() > limit {
                     self.densify();
+                    // Hashes after the switch go straight to the registers (re-adding is idempotent).
+                    self.insert_hashes(hashes);
                 }
             }
         }
@@ -120,8 +162,8 @@ impl HyperLogLog {
         }
         match &other.repr {
             Repr::Sparse(set) => {
-                let mut hashes = set.clone();
-                self.insert_hashes(&mut hashes);
+                let hashes: Vec<u64> = set.iter().copied().collect();
+                self.insert_hashes(&hashes);
             }
             Repr::Dense(theirs) => {
                 self.densify();
@@ -137,11 +179,15 @@ impl HyperLogLog {
 
     pub(crate) fn to_wire(&self) -> HllWire {
         match &self.repr {
-            Repr::Sparse(set) => HllWire {
-                precision: self.precision,
-                exact: Some(set.clone()),
-                registers: None,
-            },
+            Repr::Sparse(set) => {
+                let mut sorted: Vec<u64> = set.iter().copied().collect();
+                sorted.sort_unstable();
+                HllWire {
+                    precision: self.precision,
+                    exact: Some(sorted),
+                    registers: None,
+                }
+            }
             Repr::Dense(registers) => HllWire {
                 precision: self.precision,
                 exact: None,
@@ -165,7 +211,7 @@ impl HyperLogLog {
                         "exact HyperLogLog hashes are not sorted, unique and within the limit",
                     ));
                 }
-                sketch.repr = Repr::Sparse(set);
+                sketch.repr = Repr::Sparse(set.into_iter().collect());
             }
             (None, Some(b64)) => {
                 let registers = base64::engine::general_purpose::STANDARD
@@ -210,30 +256,6 @@ fn update_register(registers: &mut [u8], precision: u8, hash: u64) {
         && rank > *r
     {
         *r = rank;
-    }
-}
-
-fn merge_sorted_unique(a: &[u64], b: &[u64], out: &mut Vec<u64>) {
-    let (mut i, mut j) = (0, 0);
-    let push = |out: &mut Vec<u64>, v: u64| {
-        if out.last() != Some(&v) {
-            out.push(v);
-        }
-    };
-    while i < a.len() && j < b.len() {
-        if a[i] <= b[j] {
-            push(out, a[i]);
-            i += 1;
-        } else {
-            push(out, b[j]);
-            j += 1;
-        }
-    }
-    for &v in &a[i..] {
-        push(out, v);
-    }
-    for &v in &b[j..] {
-        push(out, v);
     }
 }
 
@@ -295,8 +317,8 @@ mod tests {
 
     fn sketch_of(range: std::ops::Range<u64>, p: u8) -> HyperLogLog {
         let mut h = HyperLogLog::new(p).unwrap();
-        let mut hashes: Vec<u64> = range.map(mix64).collect();
-        for chunk in hashes.chunks_mut(8192) {
+        let hashes: Vec<u64> = range.map(mix64).collect();
+        for chunk in hashes.chunks(8192) {
             h.insert_hashes(chunk);
         }
         h
@@ -305,8 +327,8 @@ mod tests {
     #[test]
     fn exact_while_small() {
         let mut h = HyperLogLog::new(14).unwrap();
-        let mut hashes: Vec<u64> = [1.0, 2.0, 2.0, -0.0, 0.0, 3.5].iter().map(|&x| hash_f64(x)).collect();
-        h.insert_hashes(&mut hashes);
+        let hashes: Vec<u64> = [1.0, 2.0, 2.0, -0.0, 0.0, 3.5].iter().map(|&x| hash_f64(x)).collect();
+        h.insert_hashes(&hashes);
         assert_eq!(h.estimate(), 4.0);
         assert!(h.is_exact());
         let h = sketch_of(0..2048, 14);

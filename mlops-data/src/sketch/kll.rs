@@ -27,6 +27,15 @@ pub struct KllSketch {
     levels: Vec<Vec<f64>>,
     level0_sorted: bool,
     rng: u64,
+    scratch: Scratch,
+}
+
+/// Buffers reused across compactions; never part of the sketch's value.
+#[derive(Clone, Debug, Default, PartialEq)]
+struct Scratch {
+    radix: super::radix::RadixScratch,
+    promoted: Vec<f64>,
+    merged: Vec<f64>,
 }
 
 impl KllSketch {
@@ -46,6 +55,7 @@ impl KllSketch {
             levels: vec![Vec::new()],
             level0_sorted: true,
             rng: 0x9e37_79b9_7f4a_7c15,
+            scratch: Scratch::default(),
         })
     }
 
@@ -121,23 +131,27 @@ impl KllSketch {
 
     fn compact(&mut self, level: usize) {
         if level == 0 && !self.level0_sorted {
-            self.levels[0].sort_unstable_by(f64::total_cmp);
+            super::radix::sort_f64(&mut self.levels[0], &mut self.scratch.radix);
             self.level0_sorted = true;
         }
         if level + 1 == self.levels.len() {
             self.levels.push(Vec::new());
         }
         let offset = self.next_bit();
-        let items = std::mem::take(&mut self.levels[level]);
+        let Scratch { promoted, merged, .. } = &mut self.scratch;
+        let items = &self.levels[level];
         // An odd item stays behind so that total weight is preserved exactly.
         let (keep, rest) = if items.len() % 2 == 1 {
             (items.first().copied(), &items[1..])
         } else {
             (None, &items[..])
         };
-        let promoted: Vec<f64> = rest.iter().skip(offset).step_by(2).copied().collect();
-        let upper = std::mem::take(&mut self.levels[level + 1]);
-        self.levels[level + 1] = merge_sorted(&upper, &promoted);
+        promoted.clear();
+        promoted.extend(rest.iter().skip(offset).step_by(2));
+        merge_sorted_into(&self.levels[level + 1], promoted, merged);
+        // Swapping keeps every buffer's capacity for the next compaction.
+        std::mem::swap(&mut self.levels[level + 1], merged);
+        self.levels[level].clear();
         if let Some(item) = keep {
             self.levels[level].push(item);
         }
@@ -157,8 +171,8 @@ impl KllSketch {
                 self.levels[0].extend_from_slice(theirs);
                 self.level0_sorted = false;
             } else {
-                let ours = std::mem::take(&mut self.levels[h]);
-                self.levels[h] = merge_sorted(&ours, theirs);
+                merge_sorted_into(&self.levels[h], theirs, &mut self.scratch.merged);
+                std::mem::swap(&mut self.levels[h], &mut self.scratch.merged);
             }
         }
         self.n += other.n;
@@ -231,6 +245,7 @@ impl KllSketch {
             levels: wire.levels,
             level0_sorted: true,
             rng: wire.rng.max(1),
+            scratch: Scratch::default(),
         })
     }
 }
@@ -279,8 +294,9 @@ impl SortedView {
     }
 }
 
-fn merge_sorted(a: &[f64], b: &[f64]) -> Vec<f64> {
-    let mut out = Vec::with_capacity(a.len() + b.len());
+fn merge_sorted_into(a: &[f64], b: &[f64], out: &mut Vec<f64>) {
+    out.clear();
+    out.reserve(a.len() + b.len());
     let (mut i, mut j) = (0, 0);
     while i < a.len() && j < b.len() {
         if a[i] <= b[j] {
@@ -293,7 +309,6 @@ fn merge_sorted(a: &[f64], b: &[f64]) -> Vec<f64> {
     }
     out.extend_from_slice(&a[i..]);
     out.extend_from_slice(&b[j..]);
-    out
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ pub(crate) mod frequent;
 pub(crate) mod hash;
 pub(crate) mod hll;
 pub(crate) mod kll;
+pub(crate) mod radix;
 
 pub use frequent::FrequentItems;
 pub use hll::HyperLogLog;
