@@ -13,7 +13,7 @@
 #   ROWS=10000000          rows in the generated file
 #   ROW_GROUP_SIZE=1000000 Parquet row-group size
 #   COMPRESSION=zstd       zstd | snappy | none
-#   PEERS="whylogs polars" any of: whylogs whylogs-track polars polars-full
+#   PEERS="whylogs polars" any of: whylogs whylogs-track polars polars-full ("" = ours only)
 #   REPEAT=1               runs per tool; the fastest run is reported
 #   PYTHON=python3         interpreter used to create the venvs
 #   SKIP_BUILD=0           1 = use the existing target/release/examples/profile
@@ -32,7 +32,7 @@ cd "$REPO_ROOT"
 ROWS=${ROWS:-10000000}
 ROW_GROUP_SIZE=${ROW_GROUP_SIZE:-1000000}
 COMPRESSION=${COMPRESSION:-zstd}
-PEERS=${PEERS:-"whylogs polars"}
+PEERS=${PEERS-"whylogs polars"}
 REPEAT=${REPEAT:-1}
 PYTHON=${PYTHON:-python3}
 SKIP_BUILD=${SKIP_BUILD:-0}

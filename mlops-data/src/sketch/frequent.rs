@@ -77,7 +77,7 @@ impl FrequentItems {
             }
         }
         // Purging at twice the capacity amortises the selection over many inserts.
-        if self.counters.len() > 2 * self.capacity {
+        if self.counters.len() > self.capacity.saturating_mul(2) {
             self.purge();
         }
     }
@@ -150,7 +150,7 @@ impl FrequentItems {
             }
             sum = sum.saturating_add(count);
         }
-        if f.counters.len() > 2 * f.capacity || sum > wire.total {
+        if f.counters.len() > f.capacity.saturating_mul(2) || sum > wire.total {
             return Err(Error::corrupt(
                 location,
                 "frequent items: more counters or counts than recorded",
