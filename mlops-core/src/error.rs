@@ -80,6 +80,22 @@ pub enum Error {
         found: String,
     },
 
+    /// A package signature is missing, untrusted or invalid.
+    #[error("package signature rejected: {reason}")]
+    SignatureRejected {
+        /// Why it was rejected.
+        reason: String,
+    },
+
+    /// A concurrent writer won a create-only write too many times in a row.
+    #[error("contention at {location}: gave up after {attempts} attempts")]
+    Contention {
+        /// The key that kept being taken.
+        location: String,
+        /// How many attempts were made.
+        attempts: u32,
+    },
+
     /// There is too little data for the operation (an empty batch, an all-null column).
     #[error("not enough data at {location}: {message}")]
     NotEnoughData {

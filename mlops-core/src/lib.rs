@@ -40,10 +40,13 @@ mod drift;
 mod error;
 mod kind;
 mod lineage;
+mod names;
 mod package;
 mod profile;
 mod registry;
 mod signature;
+pub mod testing;
+pub mod time;
 
 pub use deployment::{DeploymentStrategy, Route};
 pub use digest::{Digest, Hasher};
@@ -51,9 +54,17 @@ pub use drift::{DriftDetector, DriftResult};
 pub use error::{BoxError, Error, Result};
 pub use kind::{SemanticKind, TypeFamily};
 pub use lineage::DatasetRef;
-pub use package::ModelPackage;
+pub use names::{MAX_NAME_LEN, validate_name};
+pub use package::{
+    EXPECTED_OUTPUT_FILE, FileEntry, FileRole, INPUT_EXAMPLE_FILE, MANIFEST_FILE, MANIFEST_VERSION, Manifest,
+    ModelPackage, ModelRef, Package, PackageBuilder, PackageSignature, PackageSigner, SIGNATURE_FILE,
+    TRAINING_PROFILE_FILE, TRANSFORMS_FILE, TrustedKeys, WEIGHTS_FILE,
+};
 pub use profile::{ColumnSummary, DataProfile, ItemCount};
-pub use registry::{Registry, VersionSelector};
+pub use registry::{
+    AliasEvent, AuditEntry, Cmp, Lineage, ObjectStoreRegistry, Registry, SearchQuery, Stage, StageEvent, VersionInfo,
+    VersionSelector,
+};
 pub use signature::{FieldConstraints, FieldSpec, NumericRange, Signature};
 
 #[cfg(test)]

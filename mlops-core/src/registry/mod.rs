@@ -1,0 +1,84 @@
+//! The [`Registry`] contract and [`ObjectStoreRegistry`], its implementation
+//! on plain object storage.
+
+mod records;
+mod store;
+mod types;
+
+use async_trait::async_trait;
+
+pub use store::ObjectStoreRegistry;
+pub use types::{AliasEvent, AuditEntry, Cmp, Lineage, SearchQuery, Stage, StageEvent, VersionInfo, VersionSelector};
+
+use crate::error::Result;
+use crate::package::{ModelPackage, Package};
+
+/// A model registry.
+///
+/// Contract:
+/// - [`register`](Self::register) assigns the next integer version of the model
+///   (1, 2, 3 …) and publishes it atomically: concurrent writers in any process
+///   never receive the same number and never expose a half-written version;
+/// - versions are immutable; [`load`](Self::load) verifies every digest;
+/// - alias moves, stage transitions, tags and descriptions are appended to
+///   histories that are never rewritten, so "which version held alias A at
+///   time T" and the audit log are always answerable;
+/// - invalid names (path traversal, empty, too long, odd characters) are
+///   [`Error::InvalidInput`](crate::Error::InvalidInput), unknown versions
+///   [`Error::NotFound`](crate::Error::NotFound).
+///
+/// Storage is asynchronous, so the trait is; it is object-safe
+/// (`Arc<dyn Registry>`) so applications can plug in their own backends.
+#[async_trait]
+pub trait Registry: Send + Sync + std::fmt::Debug {
+    /// Registers a package as the next version of its model; returns the version number.
+    async fn register(&self, package: &dyn ModelPackage) -> Result<u64>;
+
+    /// Resolves a selector to a version number.
+    async fn resolve(&self, name: &str, selector: &VersionSelector) -> Result<u64>;
+
+    /// Loads a version, verifying every file against its digest.
+    async fn load(&self, name: &str, version: u64) -> Result<Package>;
+
+    /// Model names, sorted.
+    async fn list_models(&self) -> Result<Vec<String>>;
+
+    /// Versions of a model, ascending, with stage, aliases, tags and metrics.
+    async fn list_versions(&self, name: &str) -> Result<Vec<VersionInfo>>;
+
+    /// Points `alias` at `version` (creating or moving it).
+    async fn set_alias(&self, name: &str, alias: &str, version: u64) -> Result<AliasEvent>;
+
+    /// Deletes an alias (its history is kept).
+    async fn delete_alias(&self, name: &str, alias: &str) -> Result<AliasEvent>;
+
+    /// Every move of an alias, oldest first.
+    async fn alias_history(&self, name: &str, alias: &str) -> Result<Vec<AliasEvent>>;
+
+    /// The version an alias pointed to at an instant (milliseconds since the epoch).
+    async fn alias_at(&self, name: &str, alias: &str, at_ms: i64) -> Result<Option<u64>>;
+
+    /// Moves a version to another lifecycle stage (archiving needs a reason).
+    async fn transition(&self, name: &str, version: u64, to: Stage, reason: Option<&str>) -> Result<StageEvent>;
+
+    /// Every stage transition of a version, oldest first.
+    async fn stage_history(&self, name: &str, version: u64) -> Result<Vec<StageEvent>>;
+
+    /// Sets (`Some`) or removes (`None`) a tag on a model (`version = None`) or a version.
+    async fn set_tag(&self, name: &str, version: Option<u64>, key: &str, value: Option<&str>) -> Result<()>;
+
+    /// Sets or clears the description of a model or a version.
+    async fn set_description(&self, name: &str, version: Option<u64>, text: Option<&str>) -> Result<()>;
+
+    /// Versions matching every given filter.
+    async fn search(&self, query: &SearchQuery) -> Result<Vec<VersionInfo>>;
+
+    /// Data sets, parent, parameters, metrics and code version of a version.
+    async fn lineage(&self, name: &str, version: u64) -> Result<Lineage>;
+
+    /// Every mutation of a model: who, when, what, before and after.
+    async fn audit_log(&self, name: &str) -> Result<Vec<AuditEntry>>;
+
+    /// Deletes the files of an archived version that no other live version uses.
+    async fn purge(&self, name: &str, version: u64, reason: Option<&str>) -> Result<()>;
+}

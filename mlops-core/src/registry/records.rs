@@ -1,0 +1,132 @@
+//! What the registry stores: immutable, create-only JSON records.
+//!
+//! Layout under the registry root:
+//!
+//! ```text
+//! blobs/sha256/<hex>                               file contents, content-addressed
+//! models/<name>/versions/<v:012>.json              one VersionRecord per version (publishes it)
+//! models/<name>/events/alias.<alias>/<seq:012>.json  alias moves
+//! models/<name>/events/stage.<v:012>/<seq:012>.json  stage transitions, purges
+//! models/<name>/events/meta/<seq:012>.json         tags and descriptions
+//! ```
+//!
+//! Every record is written with `PutMode::Create`: two writers can never both
+//! create `versions/000000000007.json`, so they can never both get version 7,
+//! and an event stream can never lose an append. Blobs are written first and
+//! the record that makes them visible last, so a writer killed at any moment
+//! leaves at worst unreferenced blobs, never a half-visible version.
+
+use std::collections::BTreeMap;
+
+use object_store::path::Path;
+use serde::{Deserialize, Serialize};
+
+use super::types::Stage;
+use crate::digest::Digest;
+use crate::package::PackageSignature;
+
+/// Version records and event streams use 12-digit, zero-padded numbers so that
+/// lexicographic listing order is numeric order.
+pub(crate) fn seq_key(n: u64) -> String {
+    format!("{n:012}.json")
+}
+
+pub(crate) fn parse_seq_key(file: &str) -> Option<u64> {
+    file.strip_suffix(".json")
+        .filter(|s| s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit()))?
+        .parse()
+        .ok()
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct Layout {
+    pub(crate) root: Path,
+}
+
+impl Layout {
+    pub(crate) fn blob(&self, digest: &Digest) -> Path {
+        self.root.clone().join("blobs").join("sha256").join(digest.to_hex())
+    }
+    pub(crate) fn models(&self) -> Path {
+        self.root.clone().join("models")
+    }
+    pub(crate) fn versions(&self, name: &str) -> Path {
+        self.models().join(name).join("versions")
+    }
+    pub(crate) fn version(&self, name: &str, version: u64) -> Path {
+        self.versions(name).join(seq_key(version))
+    }
+    pub(crate) fn events(&self, name: &str) -> Path {
+        self.models().join(name).join("events")
+    }
+    pub(crate) fn alias_stream(&self, name: &str, alias: &str) -> Path {
+        self.events(name).join(format!("alias.{alias}"))
+    }
+    pub(crate) fn stage_stream(&self, name: &str, version: u64) -> Path {
+        self.events(name).join(format!("stage.{version:012}"))
+    }
+    pub(crate) fn meta_stream(&self, name: &str) -> Path {
+        self.events(name).join("meta")
+    }
+}
+
+/// Publishes a version: which manifest and files it consists of.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct VersionRecord {
+    pub(crate) version: u64,
+    pub(crate) at_ms: i64,
+    pub(crate) actor: String,
+    /// SHA-256 of the manifest bytes: the package digest.
+    pub(crate) manifest: Digest,
+    /// Package file name → blob digest.
+    pub(crate) files: BTreeMap<String, Digest>,
+    pub(crate) signature: Option<PackageSignature>,
+    /// Copied from the manifest so search needs no manifest reads.
+    pub(crate) metrics: BTreeMap<String, f64>,
+}
+
+/// A change recorded in an event stream.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case", deny_unknown_fields)]
+pub(crate) enum Op {
+    SetAlias {
+        alias: String,
+        version: u64,
+        previous: Option<u64>,
+    },
+    DeleteAlias {
+        alias: String,
+        previous: Option<u64>,
+    },
+    Transition {
+        version: u64,
+        from: Stage,
+        to: Stage,
+        reason: Option<String>,
+    },
+    Purge {
+        version: u64,
+        reason: Option<String>,
+    },
+    SetTag {
+        version: Option<u64>,
+        key: String,
+        value: Option<String>,
+        previous: Option<String>,
+    },
+    SetDescription {
+        version: Option<u64>,
+        text: Option<String>,
+        previous: Option<String>,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct EventRecord {
+    pub(crate) seq: u64,
+    pub(crate) at_ms: i64,
+    pub(crate) actor: String,
+    pub(crate) change: Op,
+}
