@@ -13,7 +13,7 @@ use crate::digest::Digest;
 use crate::error::{Error, Result};
 use crate::signature::Signature;
 
-/// A verified model package held in memory.
+/// A verified model package held in memory (its accessors are those of [`ModelPackage`]).
 ///
 /// Every way of obtaining one ([`PackageBuilder::build`](super::PackageBuilder::build),
 /// [`Package::from_parts`], [`Package::read_from`]) checks every file against
@@ -86,21 +86,6 @@ impl Package {
             files,
             signature: None,
         }
-    }
-
-    /// The manifest.
-    pub fn manifest(&self) -> &Manifest {
-        &self.manifest
-    }
-
-    /// The manifest's canonical bytes (what the digest covers).
-    pub fn manifest_bytes(&self) -> &Bytes {
-        &self.manifest_bytes
-    }
-
-    /// The detached signature, if the package was signed.
-    pub fn signature(&self) -> Option<&PackageSignature> {
-        self.signature.as_ref()
     }
 
     /// Signs the package digest.

@@ -1,0 +1,346 @@
+//! One conformance suite, run against every registry backend (local disk, S3).
+#![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::sync::Arc;
+
+use mlops_core::{
+    Cmp, Error, FileRole, ModelPackage, ObjectStoreRegistry, Package, PackageBuilder, PackageSigner, Registry,
+    SearchQuery, Stage, TrustedKeys, VersionSelector,
+};
+use object_store::path::Path;
+use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
+
+/// A backend under test: a fresh, empty registry root plus raw access to its store.
+pub struct Backend {
+    pub store: Arc<dyn ObjectStore>,
+    pub root: Path,
+}
+
+impl Backend {
+    pub fn registry(&self) -> ObjectStoreRegistry {
+        ObjectStoreRegistry::new(self.store.clone(), self.root.clone()).with_actor("tester")
+    }
+}
+
+pub fn package(name: &str, seed: f32) -> Package {
+    PackageBuilder::new(name)
+        .unwrap()
+        .weights(mlops_core::testing::safetensors_f32(&[(
+            "w",
+            &[3],
+            &[seed, seed + 1.0, seed + 2.0],
+        )]))
+        .unwrap()
+        .model_config(serde_json::json!({"architecture": "linear"}))
+        .file("vocab.txt", FileRole::Other, b"a\nb\n".to_vec())
+        .unwrap()
+        .example(b"[{\"x\": 1}]".to_vec(), b"[0.5]".to_vec())
+        .unwrap()
+        .metric("auc", f64::from(seed) / 10.0)
+        .unwrap()
+        .param("lr", serde_json::json!(0.01))
+        .code_version("abc123")
+        .parent("base", 1)
+        .build()
+        .unwrap()
+}
+
+pub async fn versions_aliases_and_loading(b: &Backend) {
+    let r = b.registry();
+    assert!(matches!(
+        r.resolve("m", &VersionSelector::Latest).await,
+        Err(Error::NotFound { .. })
+    ));
+    let p1 = package("m", 1.0);
+    assert_eq!(r.register(&p1).await.unwrap(), 1);
+    assert_eq!(r.register(&package("m", 2.0)).await.unwrap(), 2);
+    assert_eq!(r.register(&package("other", 3.0)).await.unwrap(), 1);
+    assert_eq!(r.list_models().await.unwrap(), vec!["m", "other"]);
+    assert_eq!(r.resolve("m", &VersionSelector::Latest).await.unwrap(), 2);
+    let loaded = r.load("m", 1).await.unwrap();
+    assert_eq!(loaded.digest(), p1.digest());
+    assert_eq!(
+        loaded.read_file("weights.safetensors").unwrap(),
+        p1.read_file("weights.safetensors").unwrap()
+    );
+    assert!(matches!(r.load("m", 9).await, Err(Error::NotFound { .. })));
+    assert!(matches!(
+        r.resolve("m", &VersionSelector::Version(9)).await,
+        Err(Error::NotFound { .. })
+    ));
+
+    r.set_alias("m", "champion", 1).await.unwrap();
+    let t_between = mlops_core::time::now_ms();
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    let moved = r.set_alias("m", "champion", 2).await.unwrap();
+    assert_eq!((moved.previous, moved.version, moved.seq), (Some(1), Some(2), 2));
+    assert_eq!(
+        r.resolve("m", &VersionSelector::Alias("champion".into()))
+            .await
+            .unwrap(),
+        2
+    );
+    assert_eq!(r.alias_at("m", "champion", t_between).await.unwrap(), Some(1));
+    assert_eq!(r.alias_at("m", "champion", 0).await.unwrap(), None);
+    r.delete_alias("m", "champion").await.unwrap();
+    assert!(matches!(
+        r.resolve("m", &VersionSelector::Alias("champion".into())).await,
+        Err(Error::NotFound { .. })
+    ));
+    assert!(matches!(
+        r.delete_alias("m", "champion").await,
+        Err(Error::NotFound { .. })
+    ));
+    let history = r.alias_history("m", "champion").await.unwrap();
+    assert_eq!(
+        history.iter().map(|e| e.version).collect::<Vec<_>>(),
+        vec![Some(1), Some(2), None]
+    );
+    assert!(history.windows(2).all(|w| w[0].at_ms <= w[1].at_ms));
+    assert!(matches!(
+        r.set_alias("m", "champion", 42).await,
+        Err(Error::NotFound { .. })
+    ));
+}
+
+pub async fn stages_tags_search_lineage_audit(b: &Backend) {
+    let r = b.registry();
+    for s in [1.0, 5.0, 9.0] {
+        r.register(&package("fraud", s)).await.unwrap();
+    }
+    r.transition("fraud", 1, Stage::Staging, None).await.unwrap();
+    r.transition("fraud", 1, Stage::Production, None).await.unwrap();
+    assert!(matches!(
+        r.transition("fraud", 2, Stage::Archived, None).await,
+        Err(Error::InvalidInput { .. })
+    ));
+    r.transition("fraud", 2, Stage::Archived, Some("superseded"))
+        .await
+        .unwrap();
+    assert!(matches!(
+        r.transition("fraud", 2, Stage::Production, None).await,
+        Err(Error::InvalidInput { .. })
+    ));
+    let h = r.stage_history("fraud", 1).await.unwrap();
+    assert_eq!(
+        h.iter().map(|e| (e.from, e.to)).collect::<Vec<_>>(),
+        vec![(Stage::Registered, Stage::Staging), (Stage::Staging, Stage::Production)]
+    );
+
+    r.set_tag("fraud", Some(3), "team", Some("risk")).await.unwrap();
+    r.set_tag("fraud", None, "owner", Some("ml-platform")).await.unwrap();
+    r.set_description("fraud", Some(3), Some("candidate")).await.unwrap();
+    r.set_tag("fraud", Some(3), "team", Some("fraud-ops")).await.unwrap();
+    r.set_alias("fraud", "challenger", 3).await.unwrap();
+
+    let by_tag = r
+        .search(&SearchQuery {
+            tag: Some(("team".into(), "fraud-ops".into())),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(by_tag.iter().map(|v| v.version).collect::<Vec<_>>(), vec![3]);
+    assert_eq!(by_tag[0].aliases, vec!["challenger"]);
+    assert_eq!(by_tag[0].description.as_deref(), Some("candidate"));
+    let prod = r
+        .search(&SearchQuery {
+            stage: Some(Stage::Production),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(prod.iter().map(|v| v.version).collect::<Vec<_>>(), vec![1]);
+    let good = r
+        .search(&SearchQuery {
+            metric: Some(("auc".into(), Cmp::AtLeast, 0.5)),
+            name_contains: Some("fra".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(good.iter().map(|v| v.version).collect::<Vec<_>>(), vec![2, 3]);
+    assert!(
+        r.search(&SearchQuery {
+            name_contains: Some("nope".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .is_empty()
+    );
+
+    let lineage = r.lineage("fraud", 3).await.unwrap();
+    assert_eq!(lineage.code_version.as_deref(), Some("abc123"));
+    assert_eq!(
+        lineage.parent.as_ref().map(|p| (p.name.as_str(), p.version)),
+        Some(("base", 1))
+    );
+    assert_eq!(lineage.params["lr"], serde_json::json!(0.01));
+
+    let audit = r.audit_log("fraud").await.unwrap();
+    let ops: Vec<&str> = audit.iter().map(|a| a.operation.as_str()).collect();
+    for op in ["register", "transition", "set_tag", "set_description", "set_alias"] {
+        assert!(ops.contains(&op), "{op} missing from {ops:?}");
+    }
+    assert_eq!(audit.len(), 3 + 3 + 3 + 1 + 1);
+    assert!(audit.iter().all(|a| a.actor == "tester"));
+    let retag = audit
+        .iter()
+        .filter(|a| a.operation == "set_tag" && a.target == "version 3")
+        .last()
+        .unwrap();
+    assert_eq!(
+        (retag.before["team"].as_str(), retag.after["team"].as_str()),
+        (Some("risk"), Some("fraud-ops"))
+    );
+
+    // Purge: only archived versions; a purged version no longer loads; others still do.
+    assert!(r.purge("fraud", 3, None).await.is_err());
+    r.purge("fraud", 2, Some("gdpr")).await.unwrap();
+    assert!(matches!(r.load("fraud", 2).await, Err(Error::NotFound { .. })));
+    r.load("fraud", 1).await.unwrap();
+    r.load("fraud", 3).await.unwrap();
+    assert!(r.list_versions("fraud").await.unwrap()[1].purged);
+}
+
+/// Flip one byte of, then truncate, every stored blob of a version: load names the file.
+pub async fn integrity(b: &Backend) {
+    let r = b.registry();
+    let p = package("sealed", 4.0);
+    r.register(&p).await.unwrap();
+    let mut names: Vec<String> = p.manifest().files.keys().cloned().collect();
+    names.push("manifest.json".into());
+    for name in names {
+        let digest = if name == "manifest.json" {
+            p.digest()
+        } else {
+            p.manifest().files[&name].sha256
+        };
+        let path = b.root.clone().join("blobs").join("sha256").join(digest.to_hex());
+        let original = b.store.get(&path).await.unwrap().bytes().await.unwrap();
+        let mut flipped = original.to_vec();
+        flipped[original.len() / 2] ^= 0x01;
+        for damaged in [flipped, original[..original.len() - 1].to_vec()] {
+            b.store.put(&path, PutPayload::from(damaged)).await.unwrap();
+            match r.load("sealed", 1).await {
+                Err(Error::DigestMismatch { location, .. }) => {
+                    assert!(location.contains(&name), "{location} should name {name}")
+                }
+                other => panic!("{name}: {other:?}"),
+            }
+        }
+        b.store.delete(&path).await.unwrap();
+        match r.load("sealed", 1).await {
+            Err(Error::NotFound { what }) => assert!(what.contains(&name), "{what} should name {name}"),
+            other => panic!("{name}: {other:?}"),
+        }
+        b.store.put(&path, PutPayload::from(original)).await.unwrap();
+        r.load("sealed", 1).await.unwrap();
+    }
+}
+
+pub async fn bad_names_and_inputs(b: &Backend) {
+    let r = b.registry();
+    r.register(&package("ok", 1.0)).await.unwrap();
+    for bad in ["", "../x", "a/b", ".git", "x y", "é", &"n".repeat(129)] {
+        assert!(
+            matches!(
+                r.resolve(bad, &VersionSelector::Latest).await,
+                Err(Error::InvalidInput { .. })
+            ),
+            "{bad:?}"
+        );
+        assert!(
+            matches!(r.set_alias("ok", bad, 1).await, Err(Error::InvalidInput { .. })),
+            "alias {bad:?}"
+        );
+        assert!(
+            matches!(
+                r.set_tag("ok", None, bad, Some("v")).await,
+                Err(Error::InvalidInput { .. })
+            ),
+            "tag {bad:?}"
+        );
+        assert!(PackageBuilder::new(bad).is_err());
+    }
+    // A malformed version record is a typed error, not a panic.
+    let record = b
+        .root
+        .clone()
+        .join("models")
+        .join("ok")
+        .join("versions")
+        .join("000000000002.json");
+    b.store
+        .put(&record, PutPayload::from(b"{not json".to_vec()))
+        .await
+        .unwrap();
+    assert!(matches!(r.load("ok", 2).await, Err(Error::Corrupt { .. })));
+}
+
+pub async fn signatures(b: &Backend) {
+    let signer = PackageSigner::from_secret([42; 32]);
+    let trusted = TrustedKeys::new().with_key(&signer.key_id()).unwrap();
+    let strict = b.registry().require_signatures(trusted);
+    let unsigned = package("signed", 1.0);
+    assert!(matches!(
+        strict.register(&unsigned).await,
+        Err(Error::SignatureRejected { .. })
+    ));
+    let mut signed = package("signed", 1.0);
+    signed.sign(&signer);
+    assert_eq!(strict.register(&signed).await.unwrap(), 1);
+    strict
+        .load("signed", 1)
+        .await
+        .unwrap()
+        .verify_signature(&TrustedKeys::new().with_key(&signer.key_id()).unwrap())
+        .unwrap();
+    // An unsigned version registered by a lenient writer is refused by the strict reader.
+    assert_eq!(b.registry().register(&unsigned).await.unwrap(), 2);
+    assert!(matches!(
+        strict.load("signed", 2).await,
+        Err(Error::SignatureRejected { .. })
+    ));
+    let mut stranger = package("signed", 1.0);
+    stranger.sign(&PackageSigner::from_secret([1; 32]));
+    assert!(matches!(
+        strict.register(&stranger).await,
+        Err(Error::SignatureRejected { .. })
+    ));
+}
+
+pub async fn concurrent_writers_in_one_process(b: &Backend) {
+    // Many tasks racing on one model: distinct, gap-free versions; complete alias history.
+    let r = Arc::new(b.registry());
+    let mut handles = Vec::new();
+    for t in 0..8 {
+        let r = r.clone();
+        handles.push(tokio::spawn(async move {
+            let mut got = Vec::new();
+            for i in 0..5 {
+                let v = r.register(&package("race", (t * 10 + i) as f32)).await.unwrap();
+                r.set_alias("race", "latest-good", v).await.unwrap();
+                got.push(v);
+            }
+            got
+        }));
+    }
+    let mut all: Vec<u64> = Vec::new();
+    for h in handles {
+        all.extend(h.await.unwrap());
+    }
+    all.sort_unstable();
+    assert_eq!(all, (1..=40).collect::<Vec<_>>());
+    let history = r.alias_history("race", "latest-good").await.unwrap();
+    assert_eq!(history.len(), 40);
+    assert_eq!(
+        history.iter().map(|e| e.seq).collect::<Vec<_>>(),
+        (1..=40).collect::<Vec<_>>()
+    );
+    // Each move's `previous` is the version the move before it set: no lost update.
+    for w in history.windows(2) {
+        assert_eq!(w[1].previous, w[0].version);
+    }
+}
