@@ -1,0 +1,91 @@
+//! The registry conformance suite against a real S3-compatible server on loopback.
+//!
+//! CI starts the server (`.ci/s3-server.sh start`) and exports its address; a
+//! test run without it starts one through the same script (a Python venv
+//! with the pinned server is created on first use). Set `MLOPS_SKIP_S3=1` to
+//! skip these tests explicitly (they then print that they were skipped).
+#![cfg(feature = "aws")]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod conformance;
+
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
+
+use conformance::Backend;
+use object_store::aws::AmazonS3Builder;
+use object_store::path::Path;
+
+/// Endpoint configuration of the loopback server, read from the environment
+/// or from the start script's `env` output.
+fn s3_config() -> Option<&'static HashMap<String, String>> {
+    static CONFIG: OnceLock<Option<HashMap<String, String>>> = OnceLock::new();
+    CONFIG
+        .get_or_init(|| {
+            if std::env::var("MLOPS_SKIP_S3").is_ok_and(|v| v == "1") {
+                return None;
+            }
+            let from_env: HashMap<String, String> = std::env::vars().filter(|(k, _)| k.starts_with("AWS_") || k.starts_with("MLOPS_TEST_S3")).collect();
+            if from_env.contains_key("MLOPS_TEST_S3_BUCKET") && from_env.contains_key("AWS_ENDPOINT") {
+                return Some(from_env);
+            }
+            let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../.ci/s3-server.sh");
+            // The server watches this process and exits when the test run ends.
+            let start = std::process::Command::new("bash")
+                .arg(&script)
+                .arg("start")
+                .env("S3_SERVER_WATCH_PID", std::process::id().to_string())
+                .output()
+                .expect("run .ci/s3-server.sh");
+            assert!(start.status.success(), "could not start the S3 test server: {}", String::from_utf8_lossy(&start.stderr));
+            let text = String::from_utf8_lossy(&start.stdout).to_string();
+            Some(
+                text.lines()
+                    .filter_map(|l| l.trim().trim_start_matches("export ").split_once('='))
+                    .map(|(k, v)| (k.to_owned(), v.trim_matches('"').trim_matches('\'').to_owned()))
+                    .collect(),
+            )
+        })
+        .as_ref()
+}
+
+fn s3(test: &str) -> Option<Backend> {
+    let Some(cfg) = s3_config() else {
+        eprintln!("MLOPS_SKIP_S3=1: skipping S3 test {test}");
+        return None;
+    };
+    let store = AmazonS3Builder::new()
+        .with_endpoint(&cfg["AWS_ENDPOINT"])
+        .with_allow_http(true)
+        .with_bucket_name(&cfg["MLOPS_TEST_S3_BUCKET"])
+        .with_access_key_id(cfg.get("AWS_ACCESS_KEY_ID").map_or("test", String::as_str))
+        .with_secret_access_key(cfg.get("AWS_SECRET_ACCESS_KEY").map_or("test", String::as_str))
+        .with_region(cfg.get("AWS_REGION").map_or("us-east-1", String::as_str))
+        .build()
+        .unwrap();
+    // A fresh prefix per test and run keeps tests independent on a shared bucket.
+    let root = Path::from(format!("conformance/{}-{}-{}", test, std::process::id(), mlops_core::time::now_ms()));
+    Some(Backend { store: Arc::new(store), root })
+}
+
+macro_rules! conformance {
+    ($($name:ident),* $(,)?) => {$(
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $name() {
+            if let Some(backend) = s3(stringify!($name)) {
+                tokio::time::timeout(std::time::Duration::from_secs(120), conformance::$name(&backend))
+                    .await
+                    .expect("S3 conformance test timed out");
+            }
+        }
+    )*};
+}
+
+conformance!(
+    versions_aliases_and_loading,
+    stages_tags_search_lineage_audit,
+    integrity,
+    bad_names_and_inputs,
+    signatures,
+    concurrent_writers_in_one_process,
+);
