@@ -268,3 +268,94 @@ fn writers_killed_at_random_points_never_leave_a_half_visible_version() {
     assert_eq!(next, before + 1, "the next registration takes the next number");
     eprintln!("{killed} writers killed, {finished} finished, {before} versions visible, all verified");
 }
+
+/// Environment for child processes that points the AWS SDK variables at the loopback S3 server.
+fn s3_env() -> Vec<(String, String)> {
+    if std::env::var("AWS_ENDPOINT").is_ok() && std::env::var("MLOPS_TEST_S3_URL").is_ok() {
+        return std::env::vars()
+            .filter(|(k, _)| k.starts_with("AWS_") || k.starts_with("MLOPS_TEST_S3"))
+            .collect();
+    }
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../.ci/s3-server.sh");
+    let start = Command::new("bash")
+        .arg(&script)
+        .arg("start")
+        .env("S3_SERVER_WATCH_PID", std::process::id().to_string())
+        .output()
+        .unwrap();
+    assert!(
+        start.status.success(),
+        "could not start the S3 test server: {}",
+        String::from_utf8_lossy(&start.stderr)
+    );
+    String::from_utf8_lossy(&start.stdout)
+        .lines()
+        .filter_map(|l| l.trim().trim_start_matches("export ").split_once('='))
+        .map(|(k, v)| (k.to_owned(), v.trim_matches('"').trim_matches('\'').to_owned()))
+        .collect()
+}
+
+#[test]
+fn cli_works_against_s3_with_the_usual_aws_variables() {
+    let env = s3_env();
+    let url = env
+        .iter()
+        .find(|(k, _)| k == "MLOPS_TEST_S3_URL")
+        .map(|(_, v)| v.clone())
+        .unwrap();
+    let store = format!("{url}/cli-{}-{}", std::process::id(), mlops_core::time::now_ms());
+    let dir = tempfile::tempdir().unwrap();
+    let w = weights(dir.path(), "w.safetensors", 8, 2.0);
+    let cli = |args: &[&str]| {
+        Command::new(example("registry"))
+            .arg("--store")
+            .arg(&store)
+            .args(args)
+            .envs(env.clone())
+            .output()
+            .unwrap()
+    };
+    assert_eq!(
+        stdout(&cli(&[
+            "register",
+            "--name",
+            "s3model",
+            "--weights",
+            w.to_str().unwrap()
+        ]))
+        .trim(),
+        "1"
+    );
+    assert_eq!(
+        stdout(&cli(&[
+            "register",
+            "--name",
+            "s3model",
+            "--weights",
+            w.to_str().unwrap()
+        ]))
+        .trim(),
+        "2"
+    );
+    stdout(&cli(&[
+        "alias",
+        "--name",
+        "s3model",
+        "--alias",
+        "champion",
+        "--version",
+        "2",
+    ]));
+    assert_eq!(
+        stdout(&cli(&["resolve", "--name", "s3model", "--alias", "champion"])).trim(),
+        "2"
+    );
+    assert_eq!(
+        stdout(&cli(&["history", "--name", "s3model", "--alias", "champion"]))
+            .lines()
+            .count(),
+        1
+    );
+    assert!(cli(&["verify", "--name", "s3model", "--version", "1"]).status.success());
+    assert!(!cli(&["verify", "--name", "s3model", "--version", "3"]).status.success());
+}
