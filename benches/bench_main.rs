@@ -2,4 +2,8 @@
 
 mod benchmarks;
 
-criterion::criterion_main!(benchmarks::profile::benches, benchmarks::sketches::benches);
+criterion::criterion_main!(
+    benchmarks::profile::benches,
+    benchmarks::sketches::benches,
+    benchmarks::registry::benches
+);

@@ -19,7 +19,7 @@
 use std::collections::BTreeMap;
 use std::process::ExitCode;
 
-use mlops_core::{ObjectStoreRegistry, PackageBuilder, Registry, VersionSelector};
+use mlops_core::{ModelPackage, ObjectStoreRegistry, PackageBuilder, Registry, VersionSelector};
 
 type BoxError = Box<dyn std::error::Error>;
 
@@ -155,7 +155,7 @@ async fn run(a: Args) -> Result<ExitCode, BoxError> {
             eprintln!(
                 "verified {name} version {version}: {} files, package {}",
                 files.len(),
-                mlops_core::ModelPackage::digest(&package)
+                package.digest()
             );
         }
         "versions" => {

@@ -1,4 +1,5 @@
 //! Benchmark modules.
 
 pub(crate) mod profile;
+pub(crate) mod registry;
 pub(crate) mod sketches;

@@ -21,7 +21,7 @@ pub fn safetensors_f32(tensors: &[(&str, &[usize], &[f32])]) -> Vec<u8> {
     }
     let mut header = serde_json::Value::Object(header).to_string().into_bytes();
     // The format pads the header with spaces to an 8-byte boundary.
-    while header.len() % 8 != 0 {
+    while !header.len().is_multiple_of(8) {
         header.push(b' ');
     }
     let mut out = (header.len() as u64).to_le_bytes().to_vec();

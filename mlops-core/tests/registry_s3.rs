@@ -25,7 +25,9 @@ fn s3_config() -> Option<&'static HashMap<String, String>> {
             if std::env::var("MLOPS_SKIP_S3").is_ok_and(|v| v == "1") {
                 return None;
             }
-            let from_env: HashMap<String, String> = std::env::vars().filter(|(k, _)| k.starts_with("AWS_") || k.starts_with("MLOPS_TEST_S3")).collect();
+            let from_env: HashMap<String, String> = std::env::vars()
+                .filter(|(k, _)| k.starts_with("AWS_") || k.starts_with("MLOPS_TEST_S3"))
+                .collect();
             if from_env.contains_key("MLOPS_TEST_S3_BUCKET") && from_env.contains_key("AWS_ENDPOINT") {
                 return Some(from_env);
             }
@@ -37,7 +39,11 @@ fn s3_config() -> Option<&'static HashMap<String, String>> {
                 .env("S3_SERVER_WATCH_PID", std::process::id().to_string())
                 .output()
                 .expect("run .ci/s3-server.sh");
-            assert!(start.status.success(), "could not start the S3 test server: {}", String::from_utf8_lossy(&start.stderr));
+            assert!(
+                start.status.success(),
+                "could not start the S3 test server: {}",
+                String::from_utf8_lossy(&start.stderr)
+            );
             let text = String::from_utf8_lossy(&start.stdout).to_string();
             Some(
                 text.lines()
@@ -64,8 +70,16 @@ fn s3(test: &str) -> Option<Backend> {
         .build()
         .unwrap();
     // A fresh prefix per test and run keeps tests independent on a shared bucket.
-    let root = Path::from(format!("conformance/{}-{}-{}", test, std::process::id(), mlops_core::time::now_ms()));
-    Some(Backend { store: Arc::new(store), root })
+    let root = Path::from(format!(
+        "conformance/{}-{}-{}",
+        test,
+        std::process::id(),
+        mlops_core::time::now_ms()
+    ));
+    Some(Backend {
+        store: Arc::new(store),
+        root,
+    })
 }
 
 macro_rules! conformance {

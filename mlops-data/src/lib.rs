@@ -66,6 +66,13 @@
 //! | `gcp` | `gs://` URLs |
 //! | `azure` | `az://` URLs |
 //!
+//! ## Feature transforms
+//!
+//! - [`TransformPipeline`]: standardize, min–max, impute, one-hot and ordinal
+//!   steps fitted on Arrow batches (matching scikit-learn), saved as versioned
+//!   JSON ([`FittedPipeline::to_json`]) and applied bit-identically at serving
+//!   time; null/NaN handling is documented on [`TransformPipeline`].
+//!
 //! Errors are [`mlops_core::Error`], re-exported here as [`Error`].
 
 mod column;
@@ -78,6 +85,7 @@ mod profile;
 mod profiler;
 pub mod sketch;
 mod store;
+mod transform;
 mod validate;
 
 pub use column::{BooleanStats, ColumnProfile, ColumnStats, Histogram, NumericStats, StringStats, UnsupportedStats};
@@ -89,6 +97,11 @@ pub use parquet_source::{ParquetProfiler, Progress};
 pub use profile::{Profile, REPORT_QUANTILES};
 pub use profiler::Profiler;
 pub use store::store_for_url;
+pub use transform::{
+    CategoryOrder, FillValue, FittedPipeline, FittedStep, FittedTransform, Impute, ImputeStrategy, MinMax,
+    OTHER_CATEGORY, OneHot, OneHotOptions, Ordinal, OrdinalOptions, Standardize, StdDev, TRANSFORM_FORMAT_VERSION,
+    TransformPipeline, TransformSpec, TransformStep, UnseenCategory, UnseenCode,
+};
 pub use validate::{
     InferOptions, RuleKind, ValidationReport, Violation, infer_signature, validate_batch, validate_profile,
 };

@@ -54,6 +54,10 @@ pub struct ObjectStoreRegistry {
     layout: Layout,
     actor: String,
     trusted: Option<TrustedKeys>,
+    /// Highest version seen per model: listing starts after it, so registering
+    /// costs O(new versions) instead of O(all versions). Only a hint: the
+    /// create-only write is what guarantees uniqueness.
+    version_hints: Arc<std::sync::Mutex<BTreeMap<String, u64>>>,
 }
 
 fn storage(path: &Path) -> impl FnOnce(object_store::Error) -> Error + '_ {
@@ -74,6 +78,7 @@ impl ObjectStoreRegistry {
             layout: Layout { root },
             actor: default_actor(),
             trusted: None,
+            version_hints: Arc::default(),
         }
     }
 
@@ -140,12 +145,27 @@ impl ObjectStoreRegistry {
 
     /// Sequence numbers present under a prefix, ascending.
     async fn list_seqs(&self, prefix: &Path) -> Result<Vec<u64>> {
-        let metas: Vec<_> = self
-            .store
-            .list(Some(prefix))
-            .try_collect()
-            .await
-            .map_err(storage(prefix))?;
+        self.list_seqs_after(prefix, None).await
+    }
+
+    /// Sequence numbers above `after` under a prefix, ascending.
+    async fn list_seqs_after(&self, prefix: &Path, after: Option<u64>) -> Result<Vec<u64>> {
+        let metas: Vec<_> = match after {
+            Some(n) => {
+                let offset = prefix.clone().join(seq_key(n));
+                self.store
+                    .list_with_offset(Some(prefix), &offset)
+                    .try_collect()
+                    .await
+                    .map_err(storage(prefix))?
+            }
+            None => self
+                .store
+                .list(Some(prefix))
+                .try_collect()
+                .await
+                .map_err(storage(prefix))?,
+        };
         let mut seqs: Vec<u64> = metas
             .iter()
             .filter(|m| {
@@ -297,10 +317,10 @@ impl ObjectStoreRegistry {
         validate_name("model name", name)?;
         let mut out = BTreeMap::new();
         for alias in self.alias_names(name).await? {
-            if let Some(e) = self.last_event(&self.layout.alias_stream(name, &alias)).await? {
-                if let Op::SetAlias { version, .. } = e.change {
-                    out.insert(alias, version);
-                }
+            if let Some(e) = self.last_event(&self.layout.alias_stream(name, &alias)).await?
+                && let Op::SetAlias { version, .. } = e.change
+            {
+                out.insert(alias, version);
             }
         }
         Ok(out)
@@ -443,7 +463,9 @@ impl Registry for ObjectStoreRegistry {
         // 2. Publish last: the first create of versions/<n> wins number n.
         let versions = self.layout.versions(&name);
         for attempt in 0..MAX_ATTEMPTS {
-            let next = self.list_seqs(&versions).await?.last().map_or(1, |v| v + 1);
+            let hint = self.version_hints.lock().ok().and_then(|h| h.get(&name).copied());
+            let listed = self.list_seqs_after(&versions, hint).await?.last().copied();
+            let next = listed.max(hint).map_or(1, |v| v + 1);
             let record = VersionRecord {
                 version: next,
                 at_ms: crate::time::now_ms(),
@@ -458,6 +480,9 @@ impl Registry for ObjectStoreRegistry {
                 .await
             {
                 Ok(()) => {
+                    if let Ok(mut h) = self.version_hints.lock() {
+                        h.insert(name.clone(), next);
+                    }
                     tracing::info!(model = %name, version = next, digest = %manifest, actor = %self.actor, "registered model version");
                     return Ok(next);
                 }
@@ -841,7 +866,7 @@ impl Registry for ObjectStoreRegistry {
                 });
             }
         }
-        out.sort_by(|a, b| a.at_ms.cmp(&b.at_ms));
+        out.sort_by_key(|a| a.at_ms);
         Ok(out)
     }
 

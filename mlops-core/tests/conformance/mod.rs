@@ -187,8 +187,7 @@ pub async fn stages_tags_search_lineage_audit(b: &Backend) {
     assert!(audit.iter().all(|a| a.actor == "tester"));
     let retag = audit
         .iter()
-        .filter(|a| a.operation == "set_tag" && a.target == "version 3")
-        .last()
+        .rfind(|a| a.operation == "set_tag" && a.target == "version 3")
         .unwrap();
     assert_eq!(
         (retag.before["team"].as_str(), retag.after["team"].as_str()),
