@@ -7,7 +7,11 @@
 //! 4. validate today's serving traffic batch by batch, and again from its
 //!    profile alone (no raw data needed);
 //! 5. show that profiles of partitions merge into the profile of the whole;
-//! 6. persist profile, rules and lineage, and read them back.
+//! 6. persist profile, rules and lineage, and read them back;
+//! 7. fit the preprocessing, train a small logistic-regression model, package
+//!    it (safetensors weights, signatures, transforms, training profile,
+//!    lineage, example, Ed25519 signature) and register it in a local
+//!    registry: alias `champion`, stage `production`, verified load, history.
 //!
 //! ```text
 //! cargo run --release --example quickstart
@@ -19,10 +23,16 @@
 
 use std::path::{Path, PathBuf};
 
-use mlops_core::{DataProfile, Signature};
+use arrow_array::cast::AsArray;
+use arrow_array::types::Float64Type;
+use arrow_array::{Array, RecordBatch};
+use mlops_core::{
+    DataProfile, FieldConstraints, FieldSpec, ModelPackage, NumericRange, ObjectStoreRegistry, PackageBuilder,
+    PackageSigner, Registry, Signature, Stage, TrustedKeys, VersionSelector,
+};
 use mlops_data::{
-    InferOptions, ParquetProfiler, Profile, ProfileConfig, fingerprint_parquet_file, infer_signature, validate_batch,
-    validate_profile,
+    ImputeStrategy, InferOptions, OneHotOptions, ParquetProfiler, Profile, ProfileConfig, TransformPipeline,
+    TransformSpec, UnseenCategory, fingerprint_parquet_file, infer_signature, validate_batch, validate_profile,
 };
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
@@ -31,6 +41,15 @@ fn bundled(name: &str) -> PathBuf {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    // The registry is asynchronous (object storage); profiling and training are not.
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?
+        .block_on(run())
+}
+
+async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let mut positional = Vec::new();
     let mut out = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/quickstart");
     let mut args = std::env::args().skip(1);
@@ -173,5 +192,194 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if !same {
         return Err("persisted profile did not read back identically".into());
     }
+
+    // 7. Train, package, register.
+    let batches: Vec<RecordBatch> = ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(&train)?)?
+        .build()?
+        .collect::<Result<_, _>>()?;
+    let features = ["age", "income", "credit_score", "loan_amount", "employment"];
+    let mut pipeline = TransformPipeline::new().passthrough(false);
+    for column in &features[..4] {
+        pipeline = pipeline
+            .step(*column, TransformSpec::impute(ImputeStrategy::Median))
+            .step(*column, TransformSpec::standardize());
+    }
+    let one_hot = OneHotOptions::default().with_unseen(UnseenCategory::Ignore);
+    let fitted = pipeline
+        .step("employment", TransformSpec::one_hot(one_hot))
+        .fit(&batches)?;
+    let (x, y) = design_matrix(&fitted, &batches)?;
+    let (weights, bias, log_loss, accuracy) = train_logistic(&x, &y, 300, 0.5);
+    let names = fitted.output_names(&batches.first().ok_or("no training batch")?.schema())?;
+    println!(
+        "\n== 7. Trained logistic regression on {} rows x {} features: log loss {log_loss:.4}, accuracy {accuracy:.4}",
+        y.len(),
+        names.len()
+    );
+
+    let input_signature = Signature::new(
+        rules
+            .fields
+            .iter()
+            .filter(|f| features.contains(&f.name.as_str()))
+            .cloned()
+            .collect(),
+    )?;
+    let output_signature = Signature::new(vec![
+        FieldSpec::new("p_default", arrow_schema::DataType::Float64, false)
+            .with_constraints(FieldConstraints::none().with_range(NumericRange::new(0.0, 1.0)?)),
+    ])?;
+    let example_rows: Vec<serde_json::Value> = (0..3).map(|i| row_json(&batches[0], &features, i)).collect();
+    let expected: Vec<f64> = (0..3).map(|i| predict(&weights, bias, &x[i])).collect();
+    let mut package = PackageBuilder::new("loan-default")?
+        .weights(mlops_core::weights::encode_f32(&[("w", &[weights.len()], &weights), ("b", &[1], &[bias])]))?
+        .model_config(serde_json::json!({"architecture": "logistic_regression", "features": names, "classes": ["repaid", "defaulted"]}))
+        .input_signature(input_signature)
+        .output_signature(output_signature)
+        .transforms_json(fitted.to_json()?.into_bytes())?
+        .training_profile(&profile)?
+        .dataset(dataset.clone())
+        .param("epochs", serde_json::json!(300))
+        .param("learning_rate", serde_json::json!(0.5))
+        .metric("train_log_loss", log_loss)?
+        .metric("train_accuracy", accuracy)?
+        .code_version(option_env!("GIT_COMMIT").unwrap_or("quickstart"))
+        .creator("quickstart")
+        .example(serde_json::to_vec(&example_rows)?, serde_json::to_vec(&expected)?)?
+        .build()?;
+    // A demo key: real deployments load the secret from their key store.
+    let signer = PackageSigner::from_secret(*b"mlops-rs quickstart demo key!!!!");
+    package.sign(&signer);
+
+    let registry_dir = out.join("registry");
+    let registry = ObjectStoreRegistry::local(&registry_dir)?
+        .with_actor("quickstart")
+        .require_signatures(TrustedKeys::new().with_key(&signer.key_id())?);
+    let version = registry.register(&package).await?;
+    registry.set_alias("loan-default", "champion", version).await?;
+    registry
+        .transition("loan-default", version, Stage::Staging, None)
+        .await?;
+    registry
+        .transition("loan-default", version, Stage::Production, None)
+        .await?;
+    let champion = registry
+        .resolve("loan-default", &VersionSelector::Alias("champion".into()))
+        .await?;
+    let loaded = registry.load("loan-default", champion).await?;
+    println!(
+        "registered loan-default version {version} in {} ({}), alias champion -> {champion}, loaded and verified {} files",
+        registry_dir.display(),
+        loaded.digest(),
+        loaded.file_names().len()
+    );
+    let lineage = registry.lineage("loan-default", champion).await?;
+    println!(
+        "lineage: trained on {} ({} rows), code {:?}, metrics {:?}",
+        lineage
+            .datasets
+            .first()
+            .map_or("?".into(), |d| d.fingerprint.to_string()),
+        lineage.datasets.first().map_or(0, |d| d.num_rows),
+        lineage.code_version,
+        lineage.metrics
+    );
+    let history = registry.alias_history("loan-default", "champion").await?;
+    println!(
+        "champion history: {} move(s); versions registered so far: {}",
+        history.len(),
+        registry.list_versions("loan-default").await?.len()
+    );
     Ok(())
+}
+
+/// Feature rows after the fitted transforms.
+type Features = Vec<Vec<f64>>;
+/// 1.0 for a default, 0.0 otherwise.
+type Labels = Vec<f64>;
+
+/// The transformed features as rows, and the label.
+fn design_matrix(
+    fitted: &mlops_data::FittedPipeline,
+    batches: &[RecordBatch],
+) -> Result<(Features, Labels), Box<dyn std::error::Error>> {
+    let (mut x, mut y) = (Vec::new(), Vec::new());
+    for batch in batches {
+        let t = fitted.transform(batch)?;
+        let cols: Vec<_> = t
+            .columns()
+            .iter()
+            .map(|c| c.as_primitive::<Float64Type>().clone())
+            .collect();
+        let label = batch
+            .column_by_name("defaulted")
+            .ok_or("no label column")?
+            .as_boolean()
+            .clone();
+        for row in 0..t.num_rows() {
+            x.push(
+                cols.iter()
+                    .map(|c| if c.is_null(row) { 0.0 } else { c.value(row) })
+                    .collect(),
+            );
+            y.push(if label.value(row) { 1.0 } else { 0.0 });
+        }
+    }
+    Ok((x, y))
+}
+
+fn predict(w: &[f32], b: f32, row: &[f64]) -> f64 {
+    let z: f64 = row.iter().zip(w).map(|(x, w)| x * f64::from(*w)).sum::<f64>() + f64::from(b);
+    1.0 / (1.0 + (-z).exp())
+}
+
+/// Full-batch gradient descent on the log loss; returns weights, bias, log loss, accuracy.
+fn train_logistic(x: &[Vec<f64>], y: &[f64], epochs: usize, lr: f64) -> (Vec<f32>, f32, f64, f64) {
+    let d = x.first().map_or(0, Vec::len);
+    let (mut w, mut b) = (vec![0.0f64; d], 0.0f64);
+    let n = y.len().max(1) as f64;
+    for _ in 0..epochs {
+        let (mut gw, mut gb) = (vec![0.0; d], 0.0);
+        for (row, &label) in x.iter().zip(y) {
+            let z: f64 = row.iter().zip(&w).map(|(a, b)| a * b).sum::<f64>() + b;
+            let err = 1.0 / (1.0 + (-z).exp()) - label;
+            for (g, a) in gw.iter_mut().zip(row) {
+                *g += err * a;
+            }
+            gb += err;
+        }
+        for (wi, g) in w.iter_mut().zip(&gw) {
+            *wi -= lr * g / n;
+        }
+        b -= lr * gb / n;
+    }
+    let w32: Vec<f32> = w.iter().map(|&v| v as f32).collect();
+    let (mut loss, mut correct) = (0.0, 0.0);
+    for (row, &label) in x.iter().zip(y) {
+        let p = predict(&w32, b as f32, row).clamp(1e-12, 1.0 - 1e-12);
+        loss -= label * p.ln() + (1.0 - label) * (1.0 - p).ln();
+        correct += f64::from(u8::from((p >= 0.5) == (label == 1.0)));
+    }
+    (w32, b as f32, loss / n, correct / n)
+}
+
+/// One input row as a JSON object of the raw feature values.
+fn row_json(batch: &RecordBatch, columns: &[&str], row: usize) -> serde_json::Value {
+    let options = arrow_cast::display::FormatOptions::default();
+    let mut obj = serde_json::Map::new();
+    for name in columns {
+        let value = batch
+            .column_by_name(name)
+            .and_then(|a| {
+                arrow_cast::display::ArrayFormatter::try_new(a.as_ref(), &options)
+                    .ok()
+                    .map(|f| f.value(row).to_string())
+            })
+            .map_or(serde_json::Value::Null, |text| {
+                text.parse::<f64>()
+                    .map_or(serde_json::Value::String(text.clone()), |n| serde_json::json!(n))
+            });
+        obj.insert((*name).to_owned(), value);
+    }
+    serde_json::Value::Object(obj)
 }

@@ -93,4 +93,15 @@ fn quickstart_runs_end_to_end() {
         "the unseen region is reported: {stdout}"
     );
     assert!(dir.path().join("train.profile.json").exists());
+    assert!(stdout.contains("registered loan-default version 1"), "{stdout}");
+    assert!(
+        stdout.contains("alias champion -> 1, loaded and verified 5 files"),
+        "{stdout}"
+    );
+    // A second run registers the next version in the same registry.
+    let again = Command::new(example("quickstart"))
+        .args(["--out", dir.path().to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&again.stdout).contains("registered loan-default version 2"));
 }

@@ -47,6 +47,7 @@ mod registry;
 mod signature;
 pub mod testing;
 pub mod time;
+pub mod weights;
 
 pub use deployment::{DeploymentStrategy, Route};
 pub use digest::{Digest, Hasher};

@@ -5,29 +5,9 @@ pub fn tiny_safetensors() -> Vec<u8> {
     safetensors_f32(&[("w", &[2, 2], &[1.0, 2.0, 3.0, 4.0])])
 }
 
-/// Encodes `F32` tensors as a safetensors file (header length, JSON header, little-endian data).
+/// Encodes `F32` tensors as safetensors (see [`crate::weights::encode_f32`]).
 pub fn safetensors_f32(tensors: &[(&str, &[usize], &[f32])]) -> Vec<u8> {
-    let mut header = serde_json::Map::new();
-    let mut data = Vec::new();
-    for (name, shape, values) in tensors {
-        let start = data.len();
-        for v in *values {
-            data.extend_from_slice(&v.to_le_bytes());
-        }
-        header.insert(
-            (*name).to_owned(),
-            serde_json::json!({"dtype": "F32", "shape": shape, "data_offsets": [start, data.len()]}),
-        );
-    }
-    let mut header = serde_json::Value::Object(header).to_string().into_bytes();
-    // The format pads the header with spaces to an 8-byte boundary.
-    while !header.len().is_multiple_of(8) {
-        header.push(b' ');
-    }
-    let mut out = (header.len() as u64).to_le_bytes().to_vec();
-    out.extend_from_slice(&header);
-    out.extend_from_slice(&data);
-    out
+    crate::weights::encode_f32(tensors)
 }
 
 #[cfg(test)]
@@ -37,5 +17,8 @@ mod tests {
         let bytes = super::tiny_safetensors();
         let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
         assert_eq!(st.tensor("w").unwrap().shape(), &[2, 2]);
+        let odd = super::safetensors_f32(&[("a", &[1], &[1.0]), ("bb", &[3], &[1.0, 2.0, 3.0])]);
+        let st = safetensors::SafeTensors::deserialize(&odd).unwrap();
+        assert_eq!(st.tensor("bb").unwrap().data().len(), 12);
     }
 }
