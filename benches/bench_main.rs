@@ -3,6 +3,8 @@
 mod benchmarks;
 
 criterion::criterion_main!(
+    benchmarks::drift::benches,
+    benchmarks::online::benches,
     benchmarks::profile::benches,
     benchmarks::sketches::benches,
     benchmarks::registry::benches

@@ -1,5 +1,7 @@
 //! Benchmark modules.
 
+pub(crate) mod drift;
+pub(crate) mod online;
 pub(crate) mod profile;
 pub(crate) mod registry;
 pub(crate) mod sketches;

@@ -105,3 +105,57 @@ fn quickstart_runs_end_to_end() {
         .unwrap();
     assert!(String::from_utf8_lossy(&again.stdout).contains("registered loan-default version 2"));
 }
+
+#[test]
+fn drift_report_prints_the_documented_json_and_writes_html() {
+    let dir = tempfile::tempdir().unwrap();
+    let html = dir.path().join("r.html");
+    let out = Command::new(example("drift_report"))
+        .args([
+            "--reference",
+            &data("train.parquet"),
+            "--current",
+            &data("serving.parquet"),
+            "--html",
+            html.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stdout is one JSON document");
+    assert!(v["dataset_drift"].is_boolean() && v["drift_share"].is_f64());
+    let columns = v["columns"].as_array().unwrap();
+    assert_eq!(columns.len(), 8);
+    for c in columns {
+        for key in ["name", "method", "score", "threshold", "drifted"] {
+            assert!(c.get(key).is_some(), "{key}");
+        }
+    }
+    let income = columns.iter().find(|c| c["name"] == "income").unwrap();
+    assert_eq!(
+        (income["method"].as_str(), income["drifted"].as_bool()),
+        (Some("wasserstein"), Some(true))
+    );
+    assert!(
+        std::fs::read_to_string(&html).unwrap().contains("Dataset drift")
+            || std::fs::read_to_string(&html).unwrap().contains("No dataset drift")
+    );
+    let json_path = dir.path().join("r.json");
+    let quiet = Command::new(example("drift_report"))
+        .args([
+            "--reference",
+            &data("train.parquet"),
+            "--current",
+            &data("serving.parquet"),
+            "--json",
+            json_path.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(quiet.status.success() && quiet.stdout.is_empty() && json_path.exists());
+    let bad = Command::new(example("drift_report"))
+        .args(["--reference", "/no/file.parquet", "--current", "/no/file.parquet"])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success() && String::from_utf8_lossy(&bad.stderr).contains("/no/file.parquet"));
+}

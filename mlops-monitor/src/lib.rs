@@ -1,13 +1,33 @@
-//! # mlops-monitor: drift and performance monitoring (not yet implemented)
+//! # mlops-monitor: drift detection and reports
 //!
-//! This crate will hold the [`mlops_core::DriftDetector`] family (batch tests,
-//! drift from profiles, online detectors), performance metrics with delayed
-//! labels, JSON/HTML reports, metrics export and alert hooks.
-//!
-//! Today it exposes nothing but this documentation: the monitoring release has
-//! not landed. Profiles to monitor from are built with `mlops-data` already.
+//! - [`drift`]: batch drift between a reference and a current data set on
+//!   Arrow data — KS, chi-square, Z-test, normed Wasserstein, Jensen–Shannon,
+//!   PSI, Hellinger, Anderson–Darling, Cramér–von Mises — chosen per column as
+//!   Evidently's `DataDriftPreset` does, with multiple-testing correction, a
+//!   JSON report and a self-contained HTML page; and drift from two profiles
+//!   alone ([`drift::from_profiles`]), with stated error bounds.
+//! - [`stats`]: the two-sample tests, with p-values matching SciPy.
+//! - [`online`]: streaming detectors (ADWIN, Page–Hinkley, DDM) with river's defaults.
 //!
 //! ```
-//! fn assert_object_safe(_: Option<&dyn mlops_core::DriftDetector>) {}
-//! assert_object_safe(None);
+//! use std::sync::Arc;
+//! use arrow_array::{ArrayRef, Float64Array, RecordBatch};
+//! use mlops_monitor::drift::{DataDrift, DriftOptions};
+//!
+//! let batch = |shift: f64| RecordBatch::try_from_iter([(
+//!     "x",
+//!     Arc::new(Float64Array::from_iter_values((0..500).map(|i| (i % 50) as f64 + shift))) as ArrayRef,
+//! )]);
+//! let report = DataDrift::new(DriftOptions::default()).compare(&[batch(0.0)?], &[batch(10.0)?])?;
+//! let x = report.column("x").unwrap();
+//! assert_eq!(x.method, "ks"); // n ≤ 1000, numeric, many unique values
+//! assert!(x.drifted && report.dataset_drift);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! Not in this release yet: MMD, KSWIN, performance metrics with delayed
+//! labels, the `Monitor` event pipeline, metrics export and alert hooks.
+
+pub mod drift;
+pub mod online;
+pub mod stats;

@@ -269,6 +269,11 @@ pub struct SortedView {
 }
 
 impl SortedView {
+    /// The retained values, ascending (each stands for one or more inputs).
+    pub fn points(&self) -> &[f64] {
+        &self.values
+    }
+
     /// Estimated share of values ≤ `x`.
     pub fn rank(&self, x: f64) -> f64 {
         if self.total == 0 {

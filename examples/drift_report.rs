@@ -1,0 +1,91 @@
+//! Compare current data with a reference and report drift per column, as
+//! Evidently's `DataDriftPreset` does by default.
+//!
+//! ```text
+//! cargo run --release --example drift_report -- --reference data/train.parquet --current data/serving.parquet
+//! cargo run --release --example drift_report -- --reference REF.parquet --current CUR.parquet --json out.json --html out.html
+//! ```
+//!
+//! Without `--json` the JSON report goes to stdout: `dataset_drift`,
+//! `drift_share`, and `columns` with `name`, `method`, `score` (p-value for
+//! tests, distance otherwise), `threshold`, `drifted`, and more.
+
+// A program whose output is the point: printing is its job.
+#![allow(clippy::print_stdout)]
+
+use std::process::ExitCode;
+
+use arrow_array::RecordBatch;
+use mlops_monitor::drift::{DataDrift, DriftOptions, html};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+fn read(path: &str) -> Result<Vec<RecordBatch>, Box<dyn std::error::Error>> {
+    let file = std::fs::File::open(path).map_err(|e| format!("{path}: {e}"))?;
+    let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+        .map_err(|e| format!("{path}: {e}"))?
+        .build()?;
+    Ok(reader.collect::<Result<_, _>>().map_err(|e| format!("{path}: {e}"))?)
+}
+
+fn usage() -> ExitCode {
+    eprintln!("usage: drift_report --reference REF.parquet --current CUR.parquet [--json OUT.json] [--html OUT.html]");
+    ExitCode::from(2)
+}
+
+fn main() -> ExitCode {
+    let (mut reference, mut current, mut json, mut html_out) = (None, None, None, None);
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        let slot = match a.as_str() {
+            "--reference" => &mut reference,
+            "--current" => &mut current,
+            "--json" => &mut json,
+            "--html" => &mut html_out,
+            _ => return usage(),
+        };
+        match args.next() {
+            Some(v) => *slot = Some(v),
+            None => return usage(),
+        }
+    }
+    let (Some(reference), Some(current)) = (reference, current) else {
+        return usage();
+    };
+    match run(&reference, &current, json.as_deref(), html_out.as_deref()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(
+    reference: &str,
+    current: &str,
+    json: Option<&str>,
+    html_out: Option<&str>,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let started = std::time::Instant::now();
+    let (r, c) = (read(reference)?, read(current)?);
+    let report = DataDrift::new(DriftOptions::default()).compare(&r, &c)?;
+    eprintln!(
+        "{} of {} columns drifted (dataset drift: {}) in {:.2?}",
+        report.number_of_drifted_columns,
+        report.number_of_columns,
+        report.dataset_drift,
+        started.elapsed()
+    );
+    let text = report.to_json_pretty()?;
+    match json {
+        Some(path) => std::fs::write(path, &text)?,
+        None => println!("{text}"),
+    }
+    if let Some(path) = html_out {
+        std::fs::write(
+            path,
+            html::render(&report, &format!("Data drift: {current} vs {reference}")),
+        )?;
+    }
+    Ok(())
+}

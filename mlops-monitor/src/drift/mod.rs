@@ -1,0 +1,17 @@
+//! Batch drift between a reference and a current data set.
+
+pub mod binning;
+mod column;
+mod correction;
+pub mod data;
+pub mod from_profiles;
+pub mod html;
+pub mod methods;
+mod report;
+pub mod selection;
+
+pub use column::{BIN_ABOVE_UNIQUE, ColumnDrift, ColumnStatus, SharePlot};
+pub use correction::Correction;
+pub use data::{ColumnKind, ColumnSample};
+pub use methods::DriftMethod;
+pub use report::{ColumnOptions, DataDrift, DriftOptions, DriftReport};

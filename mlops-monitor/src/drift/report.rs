@@ -1,0 +1,213 @@
+//! [`DataDrift`]: compare a current data set with a reference, column by column.
+
+use std::collections::BTreeMap;
+
+use arrow_array::{ArrayRef, RecordBatch};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::column::{ColumnDrift, ColumnStatus, evaluate};
+use super::correction::{Correction, apply};
+use super::data::{ColumnSample, kind_of, sample};
+use super::methods::DriftMethod;
+use super::selection::default_method;
+use mlops_core::{Error, Result};
+
+/// Per-column choice of method and threshold, overriding the defaults.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ColumnOptions {
+    /// The method; `None` keeps the default selection.
+    pub method: Option<DriftMethod>,
+    /// The threshold; `None` keeps the method's default.
+    pub threshold: Option<f64>,
+}
+
+/// Options of a data drift comparison.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct DriftOptions {
+    /// Share of drifted columns at which the data set counts as drifted (default 0.5).
+    pub drift_share: f64,
+    /// Multiple-testing correction (default none, as Evidently).
+    pub correction: Correction,
+    /// Overrides by column name.
+    pub columns: BTreeMap<String, ColumnOptions>,
+    /// Method for every column without an override (default: Evidently's selection).
+    pub method: Option<DriftMethod>,
+}
+
+impl Default for DriftOptions {
+    fn default() -> Self {
+        DriftOptions {
+            drift_share: 0.5,
+            correction: Correction::None,
+            columns: BTreeMap::new(),
+            method: None,
+        }
+    }
+}
+
+impl DriftOptions {
+    /// Overrides one column.
+    pub fn with_column(mut self, name: &str, method: Option<DriftMethod>, threshold: Option<f64>) -> Self {
+        self.columns
+            .insert(name.to_owned(), ColumnOptions { method, threshold });
+        self
+    }
+
+    /// Sets the correction.
+    pub fn with_correction(mut self, correction: Correction) -> Self {
+        self.correction = correction;
+        self
+    }
+
+    /// Sets the drifted-column share for the data set verdict.
+    pub fn with_drift_share(mut self, share: f64) -> Self {
+        self.drift_share = share;
+        self
+    }
+
+    /// Uses one method for every column without an override.
+    pub fn with_method(mut self, method: DriftMethod) -> Self {
+        self.method = Some(method);
+        self
+    }
+}
+
+/// The result of comparing two data sets.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DriftReport {
+    /// Whether the share of drifted columns reached `drift_share_threshold`.
+    pub dataset_drift: bool,
+    /// Drifted columns / tested columns.
+    pub drift_share: f64,
+    /// The share at which the data set counts as drifted.
+    pub drift_share_threshold: f64,
+    /// Columns tested (status ok).
+    pub number_of_columns: usize,
+    /// Columns that drifted.
+    pub number_of_drifted_columns: usize,
+    /// The correction applied.
+    pub correction: Correction,
+    /// Reference rows.
+    pub reference_rows: usize,
+    /// Current rows.
+    pub current_rows: usize,
+    /// Per-column results, in reference schema order.
+    pub columns: Vec<ColumnDrift>,
+}
+
+impl DriftReport {
+    /// The documented JSON form.
+    pub fn to_json_pretty(&self) -> Result<String> {
+        serde_json::to_string_pretty(self).map_err(|e| Error::serialization("drift report", e))
+    }
+
+    /// The column with this name.
+    pub fn column(&self, name: &str) -> Option<&ColumnDrift> {
+        self.columns.iter().find(|c| c.name == name)
+    }
+}
+
+/// Compares current data with reference data, as Evidently's `DataDriftPreset`
+/// does by default (see [`selection`](super::selection)), columns in parallel.
+///
+/// An empty, all-null or all-NaN column yields a `not_enough_data` result for
+/// that column and never aborts the report; a column missing from the current
+/// data is an error naming it.
+#[derive(Clone, Debug, Default)]
+pub struct DataDrift {
+    options: DriftOptions,
+}
+
+fn column_arrays(batches: &[RecordBatch], name: &str, side: &str) -> Result<Vec<ArrayRef>> {
+    batches
+        .iter()
+        .map(|b| {
+            b.column_by_name(name).cloned().ok_or_else(|| Error::SchemaMismatch {
+                location: format!("{side} data"),
+                message: format!("column `{name}` is missing"),
+            })
+        })
+        .collect()
+}
+
+impl DataDrift {
+    /// A comparison with these options.
+    pub fn new(options: DriftOptions) -> Self {
+        DataDrift { options }
+    }
+
+    /// Compares the columns of the reference schema.
+    pub fn compare(&self, reference: &[RecordBatch], current: &[RecordBatch]) -> Result<DriftReport> {
+        let schema = reference
+            .first()
+            .map(|b| b.schema())
+            .ok_or_else(|| Error::NotEnoughData {
+                location: "reference data".into(),
+                message: "no batches".into(),
+            })?;
+        if !(self.options.drift_share > 0.0 && self.options.drift_share <= 1.0) {
+            return Err(Error::invalid_input(
+                "drift share",
+                "DriftOptions",
+                self.options.drift_share.to_string(),
+                "a share in (0, 1]",
+            ));
+        }
+        let names: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
+        let mut columns: Vec<ColumnDrift> = names
+            .par_iter()
+            .map(|name| -> Result<ColumnDrift> {
+                let field = schema.field_with_name(name).map_err(|source| Error::Arrow {
+                    location: name.clone(),
+                    source,
+                })?;
+                let cur_arrays = column_arrays(current, name, "current")?;
+                if kind_of(field.data_type()).is_none() {
+                    let empty = ColumnSample::empty(super::data::ColumnKind::Numeric);
+                    let mut c = evaluate(name, DriftMethod::JensenShannon, 0.1, &empty, &empty);
+                    c.status = ColumnStatus::Unsupported;
+                    c.message = Some(format!("type {} is not supported by drift methods", field.data_type()));
+                    return Ok(c);
+                }
+                let r = sample(name, &column_arrays(reference, name, "reference")?)?;
+                let c = sample(name, &cur_arrays)?;
+                if !cur_arrays.is_empty() && r.kind != c.kind {
+                    return Err(Error::SchemaMismatch {
+                        location: format!("column `{name}`"),
+                        message: format!("{:?} in the reference, {:?} in the current data", r.kind, c.kind),
+                    });
+                }
+                let overrides = self.options.columns.get(name);
+                let method = overrides
+                    .and_then(|o| o.method)
+                    .or(self.options.method)
+                    .unwrap_or_else(|| default_method(&r, &c));
+                let threshold = overrides
+                    .and_then(|o| o.threshold)
+                    .unwrap_or_else(|| method.default_threshold());
+                Ok(evaluate(name, method, threshold, &r, &c))
+            })
+            .collect::<Result<_>>()?;
+        apply(self.options.correction, &mut columns);
+        let tested = columns.iter().filter(|c| c.status == ColumnStatus::Ok).count();
+        let drifted = columns.iter().filter(|c| c.drifted).count();
+        let share = if tested == 0 {
+            0.0
+        } else {
+            drifted as f64 / tested as f64
+        };
+        Ok(DriftReport {
+            dataset_drift: tested > 0 && share >= self.options.drift_share,
+            drift_share: share,
+            drift_share_threshold: self.options.drift_share,
+            number_of_columns: tested,
+            number_of_drifted_columns: drifted,
+            correction: self.options.correction,
+            reference_rows: reference.iter().map(RecordBatch::num_rows).sum(),
+            current_rows: current.iter().map(RecordBatch::num_rows).sum(),
+            columns,
+        })
+    }
+}

@@ -1,0 +1,222 @@
+//! Batch drift: method selection, verdict rules, bad columns and corrections.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::sync::Arc;
+
+use arrow_array::{ArrayRef, BooleanArray, Float64Array, Int64Array, ListArray, RecordBatch, StringArray};
+use mlops_monitor::drift::{ColumnStatus, Correction, DataDrift, DriftMethod, DriftOptions};
+
+fn batch(columns: Vec<(&str, ArrayRef)>) -> RecordBatch {
+    RecordBatch::try_from_iter(columns).unwrap()
+}
+
+fn numbers(n: usize, shift: f64, modulo: usize) -> ArrayRef {
+    Arc::new(Float64Array::from_iter_values(
+        (0..n).map(|i| ((i * 7919) % modulo) as f64 + shift),
+    ))
+}
+
+#[test]
+fn default_selection_follows_evidently() {
+    let mk = |n: usize| {
+        batch(vec![
+            ("cont", numbers(n, 0.0, 997)),
+            (
+                "four",
+                Arc::new(Int64Array::from_iter_values((0..n as i64).map(|i| i % 4))),
+            ),
+            (
+                "two",
+                Arc::new(Int64Array::from_iter_values((0..n as i64).map(|i| i % 2))),
+            ),
+            (
+                "cat",
+                Arc::new(StringArray::from_iter_values((0..n).map(|i| ["a", "b", "c"][i % 3]))),
+            ),
+            (
+                "flag",
+                Arc::new(BooleanArray::from_iter((0..n).map(|i| Some(i % 3 == 0)))),
+            ),
+            (
+                "few",
+                Arc::new(Int64Array::from_iter_values((0..n as i64).map(|i| i % 12))),
+            ),
+        ])
+    };
+    let small = DataDrift::default().compare(&[mk(800)], &[mk(600)]).unwrap();
+    let methods: Vec<(&str, &str)> = small
+        .columns
+        .iter()
+        .map(|c| (c.name.as_str(), c.method.as_str()))
+        .collect();
+    assert_eq!(
+        methods,
+        vec![
+            ("cont", "ks"),
+            ("four", "chisquare"),
+            ("two", "z"),
+            ("cat", "chisquare"),
+            ("flag", "z"),
+            ("few", "ks")
+        ]
+    );
+    let large = DataDrift::default().compare(&[mk(3000)], &[mk(2000)]).unwrap();
+    let methods: Vec<&str> = large.columns.iter().map(|c| c.method.as_str()).collect();
+    assert_eq!(
+        methods,
+        vec![
+            "wasserstein",
+            "jensenshannon",
+            "jensenshannon",
+            "jensenshannon",
+            "jensenshannon",
+            "wasserstein"
+        ]
+    );
+    // Same distributions: nothing drifts.
+    assert!(
+        !small.dataset_drift && small.number_of_drifted_columns == 0,
+        "{:#?}",
+        small.columns
+    );
+    assert!(
+        !large.dataset_drift && large.number_of_drifted_columns == 0,
+        "{:#?}",
+        large.columns
+    );
+}
+
+#[test]
+fn shifted_columns_drift_and_the_share_decides_the_dataset() {
+    let reference = batch(vec![
+        ("a", numbers(2000, 0.0, 997)),
+        ("b", numbers(2000, 0.0, 997)),
+        ("c", numbers(2000, 0.0, 997)),
+    ]);
+    let current = batch(vec![
+        ("a", numbers(1500, 300.0, 997)),
+        ("b", numbers(1500, 0.0, 997)),
+        ("c", numbers(1500, 0.0, 997)),
+    ]);
+    let r = DataDrift::default()
+        .compare(std::slice::from_ref(&reference), std::slice::from_ref(&current))
+        .unwrap();
+    assert!(r.column("a").unwrap().drifted && !r.column("b").unwrap().drifted);
+    assert!((r.drift_share - 1.0 / 3.0).abs() < 1e-15);
+    assert!(!r.dataset_drift);
+    let strict = DataDrift::new(DriftOptions::default().with_drift_share(0.3))
+        .compare(&[reference], &[current])
+        .unwrap();
+    assert!(strict.dataset_drift);
+    // Scores are the distance for distance methods and compared with >=.
+    let a = r.column("a").unwrap();
+    assert_eq!(a.score, a.statistic);
+    assert!(a.score.unwrap() >= a.threshold);
+}
+
+#[test]
+fn empty_all_null_and_nested_columns_never_abort_the_report() {
+    let n = 300;
+    let nulls: ArrayRef = Arc::new(Float64Array::from(vec![None::<f64>; n]));
+    let nans: ArrayRef = Arc::new(Float64Array::from(vec![f64::NAN; n]));
+    let list: ArrayRef = Arc::new(ListArray::from_iter_primitive::<arrow_array::types::Int32Type, _, _>(
+        (0..n).map(|i| Some(vec![Some(i as i32)])),
+    ));
+    let reference = batch(vec![
+        ("ok", numbers(n, 0.0, 97)),
+        ("nulls", numbers(n, 0.0, 97)),
+        ("nans", numbers(n, 0.0, 97)),
+        ("nested", list.clone()),
+    ]);
+    let current = batch(vec![
+        ("ok", numbers(n, 0.0, 97)),
+        ("nulls", nulls),
+        ("nans", nans),
+        ("nested", list),
+    ]);
+    let r = DataDrift::default().compare(&[reference], &[current]).unwrap();
+    assert_eq!(r.column("ok").unwrap().status, ColumnStatus::Ok);
+    for name in ["nulls", "nans"] {
+        let c = r.column(name).unwrap();
+        assert_eq!(c.status, ColumnStatus::NotEnoughData, "{name}");
+        assert!(c.score.is_none() && !c.drifted && c.message.is_some());
+        assert_eq!(c.current_missing_share, 1.0);
+        assert!(
+            c.missing_share_drifted,
+            "a jump from 0 % to 100 % missing is its own finding"
+        );
+    }
+    assert_eq!(r.column("nested").unwrap().status, ColumnStatus::Unsupported);
+    assert_eq!(r.number_of_columns, 1);
+    // The JSON form has no NaN and the documented fields.
+    let v: serde_json::Value = serde_json::from_str(&r.to_json_pretty().unwrap()).unwrap();
+    for key in ["dataset_drift", "drift_share", "columns"] {
+        assert!(v.get(key).is_some(), "{key}");
+    }
+    for c in v["columns"].as_array().unwrap() {
+        for key in ["name", "method", "score", "threshold", "drifted"] {
+            assert!(c.get(key).is_some(), "{key}");
+        }
+    }
+    // A column missing from the current data is an error naming it.
+    let missing = DataDrift::default().compare(
+        &[batch(vec![("x", numbers(10, 0.0, 7))])],
+        &[batch(vec![("y", numbers(10, 0.0, 7))])],
+    );
+    assert!(matches!(missing, Err(mlops_core::Error::SchemaMismatch { message, .. }) if message.contains("`x`")));
+    assert!(DataDrift::default().compare(&[], &[]).is_err());
+}
+
+#[test]
+fn overrides_and_corrections() {
+    let mk = |shift: f64| {
+        batch(
+            (0..10)
+                .map(|i| {
+                    (
+                        ["c0", "c1", "c2", "c3", "c4", "c5", "c6", "c7", "c8", "c9"][i],
+                        numbers(400, if i < 2 { shift } else { 0.0 }, 997),
+                    )
+                })
+                .collect(),
+        )
+    };
+    let base = DataDrift::default().compare(&[mk(0.0)], &[mk(25.0)]).unwrap();
+    let bonf = DataDrift::new(DriftOptions::default().with_correction(Correction::Bonferroni))
+        .compare(&[mk(0.0)], &[mk(25.0)])
+        .unwrap();
+    let bh = DataDrift::new(DriftOptions::default().with_correction(Correction::BenjaminiHochberg))
+        .compare(&[mk(0.0)], &[mk(25.0)])
+        .unwrap();
+    assert!(bonf.columns.iter().all(|c| (c.threshold - 0.005).abs() < 1e-15));
+    assert!(bonf.number_of_drifted_columns <= base.number_of_drifted_columns);
+    assert!(bh.number_of_drifted_columns <= base.number_of_drifted_columns);
+    assert!(bh.number_of_drifted_columns >= bonf.number_of_drifted_columns);
+    let psi = DataDrift::new(DriftOptions::default().with_column("c0", Some(DriftMethod::Psi), Some(0.2)))
+        .compare(&[mk(0.0)], &[mk(25.0)])
+        .unwrap();
+    let c0 = psi.column("c0").unwrap();
+    assert_eq!((c0.method.as_str(), c0.threshold), ("psi", 0.2));
+    for method in [
+        DriftMethod::Hellinger,
+        DriftMethod::JensenShannon,
+        DriftMethod::Wasserstein,
+        DriftMethod::AndersonDarling,
+        DriftMethod::CramerVonMises,
+        DriftMethod::Ks,
+    ] {
+        let r = DataDrift::new(DriftOptions::default().with_method(method))
+            .compare(&[mk(0.0)], &[mk(300.0)])
+            .unwrap();
+        assert!(
+            r.columns
+                .iter()
+                .all(|c| c.status == ColumnStatus::Ok && c.score.is_some_and(f64::is_finite)),
+            "{method:?}"
+        );
+        assert!(
+            r.column("c0").unwrap().drifted,
+            "{method:?} sees a shift of 300 on a 0..997 range"
+        );
+    }
+}
