@@ -38,7 +38,11 @@ def rss(path):
     return int(m.group(1)) / 1024 if m else float("nan")
 ours_s = end - start
 agree = sum(1 for c in ours["columns"] if ev["columns"].get(c["name"], {}).get("drifted") == c["drifted"])
-same_method = sum(1 for c in ours["columns"] if ev["columns"].get(c["name"], {}).get("method") == c["method"])
+NAMES = {"K-S p_value": "ks", "chi-square p_value": "chisquare", "Z-test p_value": "z",
+         "Wasserstein distance (normed)": "wasserstein", "Jensen-Shannon distance": "jensenshannon", "PSI": "psi",
+         "Hellinger distance (normed)": "hellinger", "Anderson-Darling test p_value": "anderson",
+         "Cramer-von-Mises test p_value": "cramer_von_mises"}
+same_method = sum(1 for c in ours["columns"] if NAMES.get(ev["columns"].get(c["name"], {}).get("method")) == c["method"])
 n = len(ours["columns"])
 print(f"ours:      {ours_s:8.2f} s  peak RSS {rss(f'{data}/drift_ours.time'):8.1f} MiB  dataset_drift={ours['dataset_drift']}")
 print(f"evidently: {ev['seconds']:8.2f} s  peak RSS {rss(f'{data}/drift_evidently.time'):8.1f} MiB  dataset_drift={ev['dataset_drift']}")

@@ -78,7 +78,7 @@ pub struct ColumnDrift {
 
 fn shares_for(reference: &ColumnSample, current: &ColumnSample, fill_empty: bool) -> SharePlot {
     let distinct_reference = if reference.kind == ColumnKind::Numeric {
-        super::selection::unique_count(reference, &ColumnSample::empty(reference.kind))
+        reference.distinct_capped(None, BIN_ABOVE_UNIQUE)
     } else {
         0
     };

@@ -2,6 +2,10 @@
 
 use std::collections::BTreeMap;
 
+/// Per-call counting maps: never persisted, so a fast non-cryptographic hasher.
+type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+type HashSet<K> = std::collections::HashSet<K, foldhash::fast::RandomState>;
+
 use arrow_array::cast::AsArray;
 use arrow_array::types::Float64Type;
 use arrow_array::{Array, ArrayRef};
@@ -25,8 +29,10 @@ pub struct ColumnSample {
     pub kind: ColumnKind,
     /// Finite numeric values (numeric columns).
     pub numbers: Vec<f64>,
-    /// Category values (categorical columns), in row order.
-    pub categories: Vec<String>,
+    /// Count of each category (categorical columns).
+    pub categories: BTreeMap<String, u64>,
+    /// Values counted in `categories`.
+    pub category_total: usize,
     /// Rows seen.
     pub rows: usize,
     /// Nulls, NaN and ±infinity dropped.
@@ -41,7 +47,8 @@ impl ColumnSample {
         ColumnSample {
             kind,
             numbers: vec![],
-            categories: vec![],
+            categories: BTreeMap::new(),
+            category_total: 0,
             rows: 0,
             missing: 0,
             integer: false,
@@ -52,7 +59,7 @@ impl ColumnSample {
     pub fn len(&self) -> usize {
         match self.kind {
             ColumnKind::Numeric => self.numbers.len(),
-            ColumnKind::Categorical => self.categories.len(),
+            ColumnKind::Categorical => self.category_total,
         }
     }
 
@@ -70,21 +77,48 @@ impl ColumnSample {
         }
     }
 
-    /// The values as category labels (numbers print in their shortest exact form).
-    pub fn labels(&self) -> Vec<String> {
+    /// Count of each distinct value as a label (numbers print in their shortest
+    /// exact form); numbers are counted by bit pattern first, so only distinct
+    /// values are formatted.
+    pub fn label_counts(&self) -> BTreeMap<String, u64> {
         match self.kind {
-            ColumnKind::Numeric => self.numbers.iter().map(|v| format!("{v}")).collect(),
             ColumnKind::Categorical => self.categories.clone(),
+            ColumnKind::Numeric => {
+                let mut by_bits: HashMap<u64, u64> = HashMap::default();
+                for &v in &self.numbers {
+                    let v = if v == 0.0 { 0.0f64 } else { v };
+                    *by_bits.entry(v.to_bits()).or_insert(0) += 1;
+                }
+                by_bits
+                    .into_iter()
+                    .map(|(bits, c)| (format!("{}", f64::from_bits(bits)), c))
+                    .collect()
+            }
         }
     }
 
-    /// Count of each distinct label.
-    pub fn label_counts(&self) -> BTreeMap<String, u64> {
-        let mut out = BTreeMap::new();
-        for l in self.labels() {
-            *out.entry(l).or_insert(0) += 1;
+    /// Distinct values, counting at most to `cap + 1` (enough for every threshold the selection uses).
+    pub fn distinct_capped(&self, other: Option<&ColumnSample>, cap: usize) -> usize {
+        match self.kind {
+            ColumnKind::Categorical => {
+                let mut keys: std::collections::BTreeSet<&String> = self.categories.keys().collect();
+                if let Some(o) = other {
+                    keys.extend(o.categories.keys());
+                }
+                keys.len()
+            }
+            ColumnKind::Numeric => {
+                let mut seen: HashSet<u64> = HashSet::default();
+                let others = other.map_or(&[][..], |o| o.numbers.as_slice());
+                for &v in self.numbers.iter().chain(others) {
+                    seen.insert(if v == 0.0 { 0 } else { v.to_bits() });
+                    if seen.len() > cap {
+                        break;
+                    }
+                }
+                seen.len()
+            }
         }
-        out
     }
 }
 
@@ -133,10 +167,20 @@ pub fn sample(column: &str, arrays: &[ArrayRef]) -> Result<ColumnSample> {
                     location: format!("column `{column}`"),
                     source,
                 })?;
+                let mut counts: HashMap<&str, u64> = HashMap::default();
                 for v in text.as_string::<i32>().iter() {
                     match v {
-                        Some(x) => s.categories.push(x.to_owned()),
+                        Some(x) => *counts.entry(x).or_insert(0) += 1,
                         None => s.missing += 1,
+                    }
+                }
+                for (k, c) in counts {
+                    s.category_total += c as usize;
+                    match s.categories.get_mut(k) {
+                        Some(total) => *total += c,
+                        None => {
+                            s.categories.insert(k.to_owned(), c);
+                        }
                     }
                 }
             }

@@ -12,30 +12,12 @@
 //! | > 1000 | numeric, u > 5 | normed Wasserstein (≥ 0.1) |
 //! | > 1000 | otherwise | Jensen–Shannon (≥ 0.1) |
 
-use std::collections::BTreeSet;
-
 use super::data::{ColumnKind, ColumnSample};
 use super::methods::DriftMethod;
 
-/// Unique values over both samples.
+/// Unique values over both samples, counted up to 21 (past every threshold used here).
 pub fn unique_count(reference: &ColumnSample, current: &ColumnSample) -> usize {
-    match reference.kind {
-        ColumnKind::Numeric => {
-            let set: BTreeSet<u64> = reference
-                .numbers
-                .iter()
-                .chain(&current.numbers)
-                .map(|v| if *v == 0.0 { 0.0f64.to_bits() } else { v.to_bits() })
-                .collect();
-            set.len()
-        }
-        ColumnKind::Categorical => reference
-            .categories
-            .iter()
-            .chain(&current.categories)
-            .collect::<BTreeSet<_>>()
-            .len(),
-    }
+    reference.distinct_capped(Some(current), 20)
 }
 
 /// The default method for a column.
