@@ -8,6 +8,10 @@
 //!   alone ([`drift::from_profiles`]), with stated error bounds.
 //! - [`stats`]: the two-sample tests, with p-values matching SciPy.
 //! - [`online`]: streaming detectors (ADWIN, Page–Hinkley, DDM) with river's defaults.
+//! - [`drift::multivariate`]: the MMD permutation test over several columns.
+//! - [`performance`]: predictions joined with labels that arrive later; classification
+//!   and regression metrics over count or time windows, per segment, with fairness gaps.
+//! - [`export`]: per-version request, error and latency metrics in the Prometheus text format.
 //!
 //! ```
 //! use std::sync::Arc;
@@ -25,9 +29,11 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! Not in this release yet: MMD, KSWIN, performance metrics with delayed
-//! labels, the `Monitor` event pipeline, metrics export and alert hooks.
+//! Not in this release yet: KSWIN, the `Monitor` event pipeline (prediction
+//! events from serving through a core trait, bounded channel) and alert hooks.
 
 pub mod drift;
+pub mod export;
 pub mod online;
+pub mod performance;
 pub mod stats;

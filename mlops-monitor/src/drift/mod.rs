@@ -7,6 +7,7 @@ pub mod data;
 pub mod from_profiles;
 pub mod html;
 pub mod methods;
+pub mod multivariate;
 mod report;
 pub mod selection;
 

@@ -9,6 +9,7 @@
 //! | [`cramervonmises_2samp`] | `cramervonmises_2samp(a, b)` | exact when `max(n, m) <= 20`, else asymptotic |
 //! | [`kstwo_sf`] | `kstwo.sf(d, n)` | Simard & L'Ecuyer (2011) selection |
 //! | [`smirnov_sf`] | `special.smirnov(n, d)` | double-double Birnbaum–Tingey sum |
+//! | [`mmd_test`] | alibi-detect `MMDDrift` (RBF, median heuristic) | permutations, `(k + 1) / (B + 1)` |
 //!
 //! Inputs are finite `f64` slices (drop NaN, infinities and nulls before
 //! calling); order does not matter and ties are handled as SciPy handles them.
@@ -49,12 +50,14 @@ mod cramer_von_mises;
 mod dd;
 mod kolmogorov;
 mod ks;
+mod mmd;
 mod numeric;
 
 pub use anderson::{ANDERSON_SIGNIFICANCE_LEVELS, AndersonResult, PValueBound, anderson_ksamp};
 pub use cramer_von_mises::{CVM_EXACT_MAX_N, cramervonmises_2samp};
 pub use kolmogorov::{kstwo_sf, smirnov_sf};
 pub use ks::{KS_EXACT_MAX_N, ks_2samp};
+pub use mmd::{MmdConfig, MmdResult, mmd_test};
 
 /// Statistic and p-value of a two-sample test.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
