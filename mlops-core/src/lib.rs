@@ -38,6 +38,7 @@ mod deployment;
 mod digest;
 mod drift;
 mod error;
+mod events;
 mod kind;
 mod lineage;
 mod names;
@@ -53,6 +54,7 @@ pub use deployment::{DeploymentStrategy, Route};
 pub use digest::{Digest, Hasher};
 pub use drift::{DriftDetector, DriftResult};
 pub use error::{BoxError, Error, Result};
+pub use events::{LabelValue, PredictionEvent, PredictionSink};
 pub use kind::{SemanticKind, TypeFamily};
 pub use lineage::DatasetRef;
 pub use names::{MAX_NAME_LEN, validate_name};
@@ -81,6 +83,7 @@ mod object_safety {
         registry: Arc<dyn Registry>,
         strategy: Arc<dyn DeploymentStrategy>,
         drift: Arc<dyn DriftDetector>,
+        sink: Arc<dyn PredictionSink>,
     }
 
     #[test]

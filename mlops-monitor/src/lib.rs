@@ -12,6 +12,10 @@
 //! - [`performance`]: predictions joined with labels that arrive later; classification
 //!   and regression metrics over count or time windows, per segment, with fairness gaps.
 //! - [`export`]: per-version request, error and latency metrics in the Prometheus text format.
+//! - [`monitor`]: the [`Monitor`](monitor::Monitor) that serving feeds through
+//!   [`mlops_core::PredictionSink`]: bounded, never blocking, with alert policies
+//!   (drift share, metric below a floor for k windows, score-stream drift,
+//!   dropped events) that call user callbacks — the hook for retraining.
 //!
 //! ```
 //! use std::sync::Arc;
@@ -29,11 +33,11 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! Not in this release yet: KSWIN, the `Monitor` event pipeline (prediction
-//! events from serving through a core trait, bounded channel) and alert hooks.
+//! Not in this release yet: KSWIN.
 
 pub mod drift;
 pub mod export;
+pub mod monitor;
 pub mod online;
 pub mod performance;
 pub mod stats;

@@ -1,0 +1,158 @@
+//! The monitor pipeline: bounded, non-blocking, alerting.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use arrow_array::{ArrayRef, Float64Array, RecordBatch};
+use mlops_core::{LabelValue, PredictionEvent};
+use mlops_monitor::monitor::{Alert, AlertPolicy, Monitor, MonitorConfig, WatchedMetric};
+
+fn rows(shift: f64, n: usize) -> RecordBatch {
+    RecordBatch::try_from_iter([(
+        "x",
+        Arc::new(Float64Array::from_iter_values(
+            (0..n).map(|i| ((i * 7919) % 997) as f64 + shift),
+        )) as ArrayRef,
+    )])
+    .unwrap()
+}
+
+fn collector() -> (Arc<Mutex<Vec<Alert>>>, mlops_monitor::monitor::AlertCallback) {
+    let alerts = Arc::new(Mutex::new(Vec::new()));
+    let sink = alerts.clone();
+    (alerts, Arc::new(move |a: &Alert| sink.lock().unwrap().push(a.clone())))
+}
+
+#[test]
+fn drift_share_alert_fires_on_shifted_traffic_only() {
+    let (alerts, cb) = collector();
+    let config = MonitorConfig::default()
+        .with_reference(vec![rows(0.0, 2000)], 1000)
+        .with_policy(AlertPolicy::DriftShareAtLeast(0.5))
+        .with_callback(cb);
+    let monitor = Monitor::start(config).unwrap();
+    let sink = monitor.sink();
+    for i in 0..10 {
+        sink.record(
+            PredictionEvent::new("same", 1, format!("a{i}"), i)
+                .with_features(rows(0.0, 100))
+                .with_value(1.0),
+        );
+        sink.record(
+            PredictionEvent::new("moved", 1, format!("b{i}"), i)
+                .with_features(rows(400.0, 100))
+                .with_value(1.0),
+        );
+    }
+    let stats = monitor.shutdown();
+    let alerts = alerts.lock().unwrap();
+    assert_eq!(
+        alerts.iter().map(|a| a.model.as_str()).collect::<Vec<_>>(),
+        vec!["moved"]
+    );
+    assert!(!stats.drift["same"].dataset_drift && stats.drift["moved"].dataset_drift);
+    assert_eq!((stats.events, stats.dropped), (20, 0));
+}
+
+#[test]
+fn metric_below_for_k_windows_and_prometheus_export() {
+    let (alerts, cb) = collector();
+    let config = MonitorConfig::default()
+        .with_window(20)
+        .with_policy(AlertPolicy::MetricBelow {
+            metric: WatchedMetric::Accuracy,
+            threshold: 0.9,
+            windows: 2,
+        })
+        .with_callback(cb);
+    let monitor = Monitor::start(config).unwrap();
+    let sink = monitor.sink();
+    for i in 0..100i64 {
+        let id = format!("r{i}");
+        // Labels arrive before and after their predictions; accuracy is 0.75 in windows 2..5.
+        let truth = if i < 20 { true } else { i % 4 != 0 };
+        if i % 2 == 0 {
+            sink.record_label("m", &id, i, LabelValue::Binary(truth));
+        }
+        sink.record(
+            PredictionEvent::new("m", 3, id.clone(), i)
+                .with_binary(0.8, true)
+                .with_latency_us(2500),
+        );
+        if i % 2 == 1 {
+            sink.record_label("m", &id, i + 1, LabelValue::Binary(truth));
+        }
+    }
+    // A bad score is rejected and reported, not fatal.
+    sink.record(PredictionEvent::new("m", 3, "bad", 200).with_binary(7.0, true));
+    let stats = monitor.shutdown();
+    let text = &stats.prometheus;
+    assert_eq!(stats.windows["m"].len(), 5);
+    assert_eq!(stats.rejected.len(), 1, "{:?}", stats.rejected);
+    // Windows 2 and 3 below 0.9 → alert; counter resets; windows 4 and 5 → alert.
+    assert_eq!(alerts.lock().unwrap().len(), 2);
+    assert!(
+        text.contains("mlops_model_requests_total{model=\"m\",version=\"3\"}"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_slow_monitor_never_blocks_the_caller_and_counts_drops() {
+    let (alerts, _) = collector();
+    let slow: mlops_monitor::monitor::AlertCallback =
+        Arc::new(|_: &Alert| std::thread::sleep(Duration::from_millis(20)));
+    let seen = alerts.clone();
+    let config = MonitorConfig::default()
+        .with_channel_capacity(8)
+        .with_policy(AlertPolicy::ScoreStreamDrift)
+        .with_policy(AlertPolicy::EventsDropped)
+        .with_callback(slow)
+        .with_callback(Arc::new(move |a: &Alert| seen.lock().unwrap().push(a.clone())));
+    let monitor = Monitor::start(config).unwrap();
+    let sink = monitor.sink();
+    let started = Instant::now();
+    for i in 0..20_000i64 {
+        // A level shift in the score stream makes Page–Hinkley fire, and each alert is slow.
+        let score = if i < 1000 { 0.1 } else { 0.9 };
+        sink.record(PredictionEvent::new("m", 1, format!("r{i}"), i).with_value(score));
+    }
+    let elapsed = started.elapsed();
+    let dropped = monitor.dropped();
+    let stats = monitor.shutdown();
+    assert!(
+        dropped > 0 && stats.dropped >= dropped,
+        "the channel overflowed and drops were counted"
+    );
+    assert_eq!(stats.events + stats.dropped, 20_000);
+    assert!(
+        elapsed < Duration::from_secs(5),
+        "recording 20k events took {elapsed:?}: the caller was blocked"
+    );
+    let kinds: Vec<AlertPolicy> = alerts.lock().unwrap().iter().map(|a| a.policy.clone()).collect();
+    assert!(kinds.contains(&AlertPolicy::EventsDropped), "{kinds:?}");
+    // After shutdown, a sink still held elsewhere counts its events as dropped and does not block.
+    sink.record(PredictionEvent::new("m", 1, "late", 0));
+    assert!(Monitor::start(MonitorConfig::default().with_channel_capacity(0)).is_err());
+}
+
+#[test]
+fn score_stream_drift_alert() {
+    let (alerts, cb) = collector();
+    let monitor = Monitor::start(
+        MonitorConfig::default()
+            .with_policy(AlertPolicy::ScoreStreamDrift)
+            .with_callback(cb),
+    )
+    .unwrap();
+    let sink = monitor.sink();
+    for i in 0..3000i64 {
+        let score = if i < 1000 { 0.1 } else { 0.9 };
+        sink.record(PredictionEvent::new("m", 1, format!("r{i}"), i).with_value(score));
+    }
+    let stats = monitor.shutdown();
+    assert_eq!(stats.dropped, 0);
+    let alerts = alerts.lock().unwrap();
+    assert!(!alerts.is_empty() && alerts.iter().all(|a| a.policy == AlertPolicy::ScoreStreamDrift));
+}
