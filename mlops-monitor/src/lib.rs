@@ -7,7 +7,7 @@
 //!   JSON report and a self-contained HTML page; and drift from two profiles
 //!   alone ([`drift::from_profiles`]), with stated error bounds.
 //! - [`stats`]: the two-sample tests, with p-values matching SciPy.
-//! - [`online`]: streaming detectors (ADWIN, Page–Hinkley, DDM) with river's defaults.
+//! - [`online`]: streaming detectors (ADWIN, Page–Hinkley, DDM, KSWIN) with river's defaults.
 //! - [`drift::multivariate`]: the MMD permutation test over several columns.
 //! - [`performance`]: predictions joined with labels that arrive later; classification
 //!   and regression metrics over count or time windows, per segment, with fairness gaps.
@@ -32,8 +32,6 @@
 //! assert!(x.drifted && report.dataset_drift);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
-//!
-//! Not in this release yet: KSWIN.
 
 pub mod drift;
 pub mod export;

@@ -64,10 +64,12 @@
 
 mod adwin;
 mod ddm;
+mod kswin;
 mod page_hinkley;
 
 pub use adwin::{Adwin, AdwinConfig};
 pub use ddm::{Ddm, DdmConfig};
+pub use kswin::{Kswin, KswinConfig};
 pub use page_hinkley::{PageHinkley, PageHinkleyConfig, PageHinkleyMode};
 
 /// Largest accepted input magnitude for [`Adwin`] and [`PageHinkley`].
