@@ -19,12 +19,38 @@ use arrow_array::RecordBatch;
 use mlops_monitor::drift::{DataDrift, DriftOptions, html};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
-fn read(path: &str) -> Result<Vec<RecordBatch>, Box<dyn std::error::Error>> {
-    let file = std::fs::File::open(path).map_err(|e| format!("{path}: {e}"))?;
-    let reader = ParquetRecordBatchReaderBuilder::try_new(file)
-        .map_err(|e| format!("{path}: {e}"))?
-        .build()?;
-    Ok(reader.collect::<Result<_, _>>().map_err(|e| format!("{path}: {e}"))?)
+/// Reads a Parquet file, row groups in parallel (one file handle per row group).
+fn read(path: &str) -> Result<Vec<RecordBatch>, Box<dyn std::error::Error + Send + Sync>> {
+    let open = || std::fs::File::open(path).map_err(|e| format!("{path}: {e}"));
+    let groups = ParquetRecordBatchReaderBuilder::try_new(open()?)?
+        .metadata()
+        .num_row_groups();
+    let parts: Vec<Result<Vec<RecordBatch>, String>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..groups)
+            .map(|g| {
+                scope.spawn(move || -> Result<Vec<RecordBatch>, String> {
+                    let reader = ParquetRecordBatchReaderBuilder::try_new(open()?)
+                        .and_then(|b| b.with_row_groups(vec![g]).with_batch_size(65_536).build())
+                        .map_err(|e| format!("{path}: {e}"))?;
+                    reader
+                        .collect::<Result<Vec<_>, _>>()
+                        .map_err(|e| format!("{path}: {e}"))
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(format!("{path}: reader thread failed")))
+            })
+            .collect()
+    });
+    let mut out = Vec::new();
+    for p in parts {
+        out.extend(p?);
+    }
+    Ok(out)
 }
 
 fn usage() -> ExitCode {
@@ -65,9 +91,14 @@ fn run(
     current: &str,
     json: Option<&str>,
     html_out: Option<&str>,
-) -> Result<(), Box<dyn std::error::Error>> {
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let started = std::time::Instant::now();
-    let (r, c) = (read(reference)?, read(current)?);
+    let (r, c) = std::thread::scope(|s| {
+        let r = s.spawn(|| read(reference));
+        let c = read(current);
+        (r.join().unwrap_or_else(|_| Err("reader thread failed".into())), c)
+    });
+    let (r, c) = (r?, c?);
     let report = DataDrift::new(DriftOptions::default()).compare(&r, &c)?;
     eprintln!(
         "{} of {} columns drifted (dataset drift: {}) in {:.2?}",
