@@ -238,6 +238,26 @@ fn column_from_state(
     Ok(ColumnProfile { name, data_type, stats })
 }
 
+/// Rebuilds a profile from decoded columns, checking the configuration and every invariant.
+fn assemble(
+    config: ProfileConfig,
+    num_rows: u64,
+    columns: impl Iterator<Item = BinaryColumn>,
+    location: &str,
+) -> Result<Profile> {
+    config.validate()?;
+    let columns = columns
+        .map(|c| column_from_state(c.name, &c.data_type, c.count, c.null_count, c.state, location))
+        .collect::<Result<Vec<_>>>()?;
+    let profile = Profile {
+        config,
+        num_rows,
+        columns,
+    };
+    check_rows(&profile, location)?;
+    Ok(profile)
+}
+
 fn check_rows(p: &Profile, location: &str) -> Result<()> {
     if let Some(c) = p.columns.iter().find(|c| c.count() + c.null_count() != p.num_rows) {
         return Err(Error::corrupt(
@@ -310,19 +330,14 @@ impl Profile {
             Some(_) => {}
         }
         let doc: ProfileDoc = serde_json::from_str(json).map_err(|e| Error::serialization(LOCATION, e))?;
-        doc.config.validate()?;
-        let columns = doc
-            .columns
-            .into_iter()
-            .map(|c| column_from_state(c.name, &c.data_type, c.count, c.null_count, c.state, LOCATION))
-            .collect::<Result<Vec<_>>>()?;
-        let profile = Profile {
-            config: doc.config,
-            num_rows: doc.num_rows,
-            columns,
-        };
-        check_rows(&profile, LOCATION)?;
-        Ok(profile)
+        let columns = doc.columns.into_iter().map(|c| BinaryColumn {
+            name: c.name,
+            data_type: c.data_type,
+            count: c.count,
+            null_count: c.null_count,
+            state: c.state,
+        });
+        assemble(doc.config, doc.num_rows, columns, LOCATION)
     }
 
     /// The compact binary form.
@@ -388,18 +403,6 @@ impl Profile {
             return Err(Error::corrupt(LOCATION, "checksum mismatch: the payload was altered"));
         }
         let doc: BinaryDoc = postcard::from_bytes(payload).map_err(|e| Error::corrupt(LOCATION, e.to_string()))?;
-        doc.config.validate()?;
-        let columns = doc
-            .columns
-            .into_iter()
-            .map(|c| column_from_state(c.name, &c.data_type, c.count, c.null_count, c.state, LOCATION))
-            .collect::<Result<Vec<_>>>()?;
-        let profile = Profile {
-            config: doc.config,
-            num_rows: doc.num_rows,
-            columns,
-        };
-        check_rows(&profile, LOCATION)?;
-        Ok(profile)
+        assemble(doc.config, doc.num_rows, doc.columns.into_iter(), LOCATION)
     }
 }
