@@ -47,7 +47,7 @@ fn svg(plot: &SharePlot, title: &str) -> String {
     let slot = WIDTH / n as f64;
     let mut s = format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{WIDTH}\" height=\"{}\" role=\"img\" aria-label=\"{}\">",
-        HEIGHT + 20.0,
+        HEIGHT + 34.0,
         escape(title)
     );
     for (i, (r, c)) in plot.reference.iter().zip(&plot.current).enumerate() {
@@ -83,10 +83,30 @@ fn svg(plot: &SharePlot, title: &str) -> String {
         s,
         "<line x1=\"0\" y1=\"{HEIGHT}\" x2=\"{WIDTH}\" y2=\"{HEIGHT}\" stroke=\"#444\"/>"
     );
+    // Axis labels: each category when there are few, else the range of the bins.
+    if !plot.labels.is_empty() && plot.labels.len() <= 12 {
+        for (i, label) in plot.labels.iter().enumerate() {
+            let short: String = label.chars().take(10).collect();
+            let _ = write!(
+                s,
+                "<text x=\"{:.2}\" y=\"{}\" font-size=\"10\" fill=\"#444\" text-anchor=\"middle\">{}</text>",
+                (i as f64 + 0.5) * slot,
+                HEIGHT + 12.0,
+                escape(&short)
+            );
+        }
+    } else if let (Some(lo), Some(hi)) = (plot.edges.first(), plot.edges.last()) {
+        let _ = write!(
+            s,
+            "<text x=\"0\" y=\"{y}\" font-size=\"10\" fill=\"#444\">{lo:.4}</text>\
+             <text x=\"{WIDTH}\" y=\"{y}\" font-size=\"10\" fill=\"#444\" text-anchor=\"end\">{hi:.4}</text>",
+            y = HEIGHT + 12.0
+        );
+    }
     let _ = write!(
         s,
         "<text x=\"0\" y=\"{}\" font-size=\"11\" fill=\"#444\">■ reference <tspan fill=\"#1a73e8\">■ current</tspan></text></svg>",
-        HEIGHT + 15.0
+        HEIGHT + 30.0
     );
     s
 }
