@@ -15,43 +15,7 @@
 
 use std::process::ExitCode;
 
-use arrow_array::RecordBatch;
 use mlops_monitor::drift::{DataDrift, DriftOptions, html};
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-
-/// Reads a Parquet file, row groups in parallel (one file handle per row group).
-fn read(path: &str) -> Result<Vec<RecordBatch>, Box<dyn std::error::Error + Send + Sync>> {
-    let open = || std::fs::File::open(path).map_err(|e| format!("{path}: {e}"));
-    let groups = ParquetRecordBatchReaderBuilder::try_new(open()?)?
-        .metadata()
-        .num_row_groups();
-    let parts: Vec<Result<Vec<RecordBatch>, String>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..groups)
-            .map(|g| {
-                scope.spawn(move || -> Result<Vec<RecordBatch>, String> {
-                    let reader = ParquetRecordBatchReaderBuilder::try_new(open()?)
-                        .and_then(|b| b.with_row_groups(vec![g]).with_batch_size(65_536).build())
-                        .map_err(|e| format!("{path}: {e}"))?;
-                    reader
-                        .collect::<Result<Vec<_>, _>>()
-                        .map_err(|e| format!("{path}: {e}"))
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join()
-                    .unwrap_or_else(|_| Err(format!("{path}: reader thread failed")))
-            })
-            .collect()
-    });
-    let mut out = Vec::new();
-    for p in parts {
-        out.extend(p?);
-    }
-    Ok(out)
-}
 
 fn usage() -> ExitCode {
     eprintln!("usage: drift_report --reference REF.parquet --current CUR.parquet [--json OUT.json] [--html OUT.html]");
@@ -93,13 +57,9 @@ fn run(
     html_out: Option<&str>,
 ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let started = std::time::Instant::now();
-    let (r, c) = std::thread::scope(|s| {
-        let r = s.spawn(|| read(reference));
-        let c = read(current);
-        (r.join().unwrap_or_else(|_| Err("reader thread failed".into())), c)
-    });
-    let (r, c) = (r?, c?);
-    let report = DataDrift::new(DriftOptions::default()).compare(&r, &c)?;
+    // Column by column: each column is read (row groups in parallel) when its
+    // turn comes and dropped once compared, so memory holds a few columns.
+    let report = DataDrift::new(DriftOptions::default()).compare_parquet(reference, current)?;
     eprintln!(
         "{} of {} columns drifted (dataset drift: {}) in {:.2?}",
         report.number_of_drifted_columns,

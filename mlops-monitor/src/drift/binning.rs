@@ -12,15 +12,20 @@ pub const EMPTY_BIN_SHARE: f64 = 0.0001;
 
 /// numpy's "sturges" edges over the combined range; `integer` data gets bins at least 1 wide.
 pub fn sturges_edges(reference: &[f64], current: &[f64], integer: bool) -> Vec<f64> {
-    let n = reference.len() + current.len();
     let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
     for &v in reference.iter().chain(current) {
         lo = lo.min(v);
         hi = hi.max(v);
     }
-    if n == 0 {
+    let n = reference.len() + current.len();
+    sturges_edges_for((n > 0).then_some((lo, hi)), n, integer)
+}
+
+/// numpy's "sturges" edges for `n` values spanning `range` (`None`: no values).
+pub fn sturges_edges_for(range: Option<(f64, f64)>, n: usize, integer: bool) -> Vec<f64> {
+    let Some((mut lo, mut hi)) = range.filter(|_| n > 0) else {
         return vec![0.0, 1.0];
-    }
+    };
     if lo == hi {
         lo -= 0.5;
         hi += 0.5;
@@ -36,6 +41,17 @@ pub fn sturges_edges(reference: &[f64], current: &[f64], integer: bool) -> Vec<f
     (0..=bins)
         .map(|i| if i == bins { hi } else { lo + i as f64 * step })
         .collect()
+}
+
+/// [`histogram`] over chunks of values.
+pub fn histogram_chunked(chunks: &[&[f64]], edges: &[f64]) -> Vec<u64> {
+    let mut total = vec![0u64; edges.len().saturating_sub(1)];
+    for chunk in chunks {
+        for (t, c) in total.iter_mut().zip(histogram(chunk, edges)) {
+            *t += c;
+        }
+    }
+    total
 }
 
 /// Counts per bin as `numpy.histogram(values, edges)` (uniform edges): the

@@ -2,16 +2,16 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::binning::{category_shares, histogram, shares, sturges_edges};
+use super::binning::{category_shares, fill_empty_bins, histogram_chunked, shares, sturges_edges_for};
 use super::data::{ColumnKind, ColumnSample};
 use super::methods::DriftMethod;
 use super::methods::distances::{hellinger, jensen_shannon, psi};
 use super::methods::proportions::{chi_square, two_proportion_z};
-use super::methods::wasserstein::normed_wasserstein;
+use super::methods::wasserstein::normed_wasserstein_chunked;
 use mlops_core::Result;
 
 /// Numeric columns with more reference values than this are binned; fewer are compared as categories.
-pub const BIN_ABOVE_UNIQUE: usize = 20;
+pub const BIN_ABOVE_UNIQUE: usize = super::data::FEW_DISTINCT;
 
 /// Whether a column could be tested.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -76,20 +76,29 @@ pub struct ColumnDrift {
     pub plot: Option<SharePlot>,
 }
 
-fn shares_for(reference: &ColumnSample, current: &ColumnSample, fill_empty: bool) -> SharePlot {
-    let distinct_reference = if reference.kind == ColumnKind::Numeric {
-        reference.distinct_capped(None, BIN_ABOVE_UNIQUE)
-    } else {
-        0
-    };
-    if reference.kind == ColumnKind::Numeric && distinct_reference > BIN_ABOVE_UNIQUE {
-        let edges = sturges_edges(
-            &reference.numbers,
-            &current.numbers,
+/// Shares per bin (numbers with more than [`BIN_ABOVE_UNIQUE`] distinct
+/// reference values) or per category, unfilled.
+fn shares_for(reference: &ColumnSample, current: &ColumnSample) -> SharePlot {
+    if reference.kind == ColumnKind::Numeric && !reference.has_few_numbers() {
+        let range = match (reference.number_range(), current.number_range()) {
+            (Some((a, b)), Some((c, d))) => Some((a.min(c), b.max(d))),
+            (one, other) => one.or(other),
+        };
+        let edges = sturges_edges_for(
+            range,
+            reference.len() + current.len(),
             reference.integer && current.integer,
         );
-        let r = shares(&histogram(&reference.numbers, &edges), reference.len(), fill_empty);
-        let c = shares(&histogram(&current.numbers, &edges), current.len(), fill_empty);
+        let r = shares(
+            &histogram_chunked(&reference.number_chunks(), &edges),
+            reference.len(),
+            false,
+        );
+        let c = shares(
+            &histogram_chunked(&current.number_chunks(), &edges),
+            current.len(),
+            false,
+        );
         SharePlot {
             edges,
             labels: vec![],
@@ -97,7 +106,7 @@ fn shares_for(reference: &ColumnSample, current: &ColumnSample, fill_empty: bool
             current: c,
         }
     } else {
-        let (labels, r, c) = category_shares(&reference.label_counts(), &current.label_counts(), fill_empty);
+        let (labels, r, c) = category_shares(&reference.label_counts(), &current.label_counts(), false);
         SharePlot {
             edges: vec![],
             labels,
@@ -107,24 +116,25 @@ fn shares_for(reference: &ColumnSample, current: &ColumnSample, fill_empty: bool
     }
 }
 
+/// One column's statistic, p-value and score, and the shares it was computed
+/// from when the method bins (reused for the report's plot).
+type Measured = (Option<f64>, Option<f64>, f64, Option<SharePlot>);
+
 /// Computes one column's statistic and score with `method`.
-pub(crate) fn measure(
-    method: DriftMethod,
-    reference: &ColumnSample,
-    current: &ColumnSample,
-) -> Result<(Option<f64>, Option<f64>, f64)> {
+pub(crate) fn measure(method: DriftMethod, reference: &ColumnSample, current: &ColumnSample) -> Result<Measured> {
+    let tested = |t: (Option<f64>, Option<f64>, f64)| (t.0, t.1, t.2, None);
     Ok(match method {
         DriftMethod::Ks => {
-            let t = crate::stats::ks_2samp(&reference.numbers, &current.numbers)?;
-            (Some(t.statistic), Some(t.p_value), t.p_value)
+            let t = crate::stats::ks_2samp(&reference.numbers(), &current.numbers())?;
+            tested((Some(t.statistic), Some(t.p_value), t.p_value))
         }
         DriftMethod::AndersonDarling => {
-            let t = crate::stats::anderson_ksamp(&[&reference.numbers, &current.numbers])?;
-            (Some(t.statistic), Some(t.significance_level), t.significance_level)
+            let t = crate::stats::anderson_ksamp(&[&reference.numbers(), &current.numbers()])?;
+            tested((Some(t.statistic), Some(t.significance_level), t.significance_level))
         }
         DriftMethod::CramerVonMises => {
-            let t = crate::stats::cramervonmises_2samp(&reference.numbers, &current.numbers)?;
-            (Some(t.statistic), Some(t.p_value), t.p_value)
+            let t = crate::stats::cramervonmises_2samp(&reference.numbers(), &current.numbers())?;
+            tested((Some(t.statistic), Some(t.p_value), t.p_value))
         }
         DriftMethod::ChiSquare => {
             let (r, c) = (reference.label_counts(), current.label_counts());
@@ -136,7 +146,7 @@ pub(crate) fn measure(
                 .map(|k| r.get(*k).copied().unwrap_or(0) as f64 * scale)
                 .collect();
             let (s, p) = chi_square(&observed, &expected);
-            (Some(s), Some(p), p)
+            tested((Some(s), Some(p), p))
         }
         DriftMethod::ZTest => {
             let (r, c) = (reference.label_counts(), current.label_counts());
@@ -144,26 +154,26 @@ pub(crate) fn measure(
             let x1 = reference.len() as f64 - r.get(&first).copied().unwrap_or(0) as f64;
             let x2 = current.len() as f64 - c.get(&first).copied().unwrap_or(0) as f64;
             let (z, p) = two_proportion_z(x1, reference.len() as f64, x2, current.len() as f64);
-            (Some(z), Some(p), p)
+            tested((Some(z), Some(p), p))
         }
         DriftMethod::Wasserstein => {
-            let d = normed_wasserstein(&reference.numbers, &current.numbers);
-            (Some(d), None, d)
+            let d = normed_wasserstein_chunked(&reference.number_chunks(), &current.number_chunks());
+            tested((Some(d), None, d))
         }
         DriftMethod::JensenShannon => {
-            let s = shares_for(reference, current, false);
+            let s = shares_for(reference, current);
             let d = jensen_shannon(&s.reference, &s.current);
-            (Some(d), None, d)
+            (Some(d), None, d, Some(s))
         }
         DriftMethod::Psi => {
-            let s = shares_for(reference, current, true);
-            let d = psi(&s.reference, &s.current);
-            (Some(d), None, d)
+            let s = shares_for(reference, current);
+            let d = psi(&fill_empty_bins(&s.reference), &fill_empty_bins(&s.current));
+            (Some(d), None, d, Some(s))
         }
         DriftMethod::Hellinger => {
-            let s = shares_for(reference, current, false);
+            let s = shares_for(reference, current);
             let d = hellinger(&s.reference, &s.current);
-            (Some(d), None, d)
+            (Some(d), None, d, Some(s))
         }
     })
 }
@@ -210,12 +220,12 @@ pub(crate) fn evaluate(
         return out;
     }
     match measure(method, reference, current) {
-        Ok((statistic, p_value, score)) => {
+        Ok((statistic, p_value, score, plot)) => {
             out.statistic = statistic.filter(|s| s.is_finite());
             out.p_value = p_value;
             out.score = Some(score).filter(|s| !s.is_nan());
             out.drifted = out.score.is_some_and(|s| method.drifted(s, threshold));
-            out.plot = Some(shares_for(reference, current, false));
+            out.plot = Some(plot.unwrap_or_else(|| shares_for(reference, current)));
         }
         Err(e) => {
             out.status = ColumnStatus::NotEnoughData;

@@ -8,6 +8,7 @@ pub mod from_profiles;
 pub mod html;
 pub mod methods;
 pub mod multivariate;
+mod parquet;
 mod report;
 pub mod selection;
 

@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 
 use arrow_array::{ArrayRef, RecordBatch};
+use arrow_schema::DataType;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -147,6 +148,29 @@ impl DataDrift {
                 location: "reference data".into(),
                 message: "no batches".into(),
             })?;
+        self.validate()?;
+        let columns: Vec<ColumnDrift> = schema
+            .fields()
+            .par_iter()
+            .map(|field| {
+                let name = field.name();
+                let current = column_arrays(current, name, "current")?;
+                self.column(
+                    name,
+                    field.data_type(),
+                    || column_arrays(reference, name, "reference"),
+                    current,
+                )
+            })
+            .collect::<Result<_>>()?;
+        Ok(self.report(
+            columns,
+            reference.iter().map(RecordBatch::num_rows).sum(),
+            current.iter().map(RecordBatch::num_rows).sum(),
+        ))
+    }
+
+    pub(crate) fn validate(&self) -> Result<()> {
         if !(self.options.drift_share > 0.0 && self.options.drift_share <= 1.0) {
             return Err(Error::invalid_input(
                 "drift share",
@@ -155,41 +179,50 @@ impl DataDrift {
                 "a share in (0, 1]",
             ));
         }
-        let names: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
-        let mut columns: Vec<ColumnDrift> = names
-            .par_iter()
-            .map(|name| -> Result<ColumnDrift> {
-                let field = schema.field_with_name(name).map_err(|source| Error::Arrow {
-                    location: name.clone(),
-                    source,
-                })?;
-                let cur_arrays = column_arrays(current, name, "current")?;
-                if kind_of(field.data_type()).is_none() {
-                    let empty = ColumnSample::empty(super::data::ColumnKind::Numeric);
-                    let mut c = evaluate(name, DriftMethod::JensenShannon, 0.1, &empty, &empty);
-                    c.status = ColumnStatus::Unsupported;
-                    c.message = Some(format!("type {} is not supported by drift methods", field.data_type()));
-                    return Ok(c);
-                }
-                let r = sample(name, &column_arrays(reference, name, "reference")?)?;
-                let c = sample(name, &cur_arrays)?;
-                if !cur_arrays.is_empty() && r.kind != c.kind {
-                    return Err(Error::SchemaMismatch {
-                        location: format!("column `{name}`"),
-                        message: format!("{:?} in the reference, {:?} in the current data", r.kind, c.kind),
-                    });
-                }
-                let overrides = self.options.columns.get(name);
-                let method = overrides
-                    .and_then(|o| o.method)
-                    .or(self.options.method)
-                    .unwrap_or_else(|| default_method(&r, &c));
-                let threshold = overrides
-                    .and_then(|o| o.threshold)
-                    .unwrap_or_else(|| method.default_threshold());
-                Ok(evaluate(name, method, threshold, &r, &c))
-            })
-            .collect::<Result<_>>()?;
+        Ok(())
+    }
+
+    /// One column's result; `reference` is only read for supported types.
+    pub(crate) fn column(
+        &self,
+        name: &str,
+        data_type: &DataType,
+        reference: impl FnOnce() -> Result<Vec<ArrayRef>>,
+        current: Vec<ArrayRef>,
+    ) -> Result<ColumnDrift> {
+        if kind_of(data_type).is_none() {
+            let empty = ColumnSample::empty(super::data::ColumnKind::Numeric);
+            let mut c = evaluate(name, DriftMethod::JensenShannon, 0.1, &empty, &empty);
+            c.status = ColumnStatus::Unsupported;
+            c.message = Some(format!("type {data_type} is not supported by drift methods"));
+            return Ok(c);
+        }
+        let r = sample(name, &reference()?)?;
+        let c = sample(name, &current)?;
+        if !current.is_empty() && r.kind != c.kind {
+            return Err(Error::SchemaMismatch {
+                location: format!("column `{name}`"),
+                message: format!("{:?} in the reference, {:?} in the current data", r.kind, c.kind),
+            });
+        }
+        let overrides = self.options.columns.get(name);
+        let method = overrides
+            .and_then(|o| o.method)
+            .or(self.options.method)
+            .unwrap_or_else(|| default_method(&r, &c));
+        let threshold = overrides
+            .and_then(|o| o.threshold)
+            .unwrap_or_else(|| method.default_threshold());
+        Ok(evaluate(name, method, threshold, &r, &c))
+    }
+
+    /// The data set verdict over the column results.
+    pub(crate) fn report(
+        &self,
+        mut columns: Vec<ColumnDrift>,
+        reference_rows: usize,
+        current_rows: usize,
+    ) -> DriftReport {
         apply(self.options.correction, &mut columns);
         let tested = columns.iter().filter(|c| c.status == ColumnStatus::Ok).count();
         let drifted = columns.iter().filter(|c| c.drifted).count();
@@ -198,16 +231,16 @@ impl DataDrift {
         } else {
             drifted as f64 / tested as f64
         };
-        Ok(DriftReport {
+        DriftReport {
             dataset_drift: tested > 0 && share >= self.options.drift_share,
             drift_share: share,
             drift_share_threshold: self.options.drift_share,
             number_of_columns: tested,
             number_of_drifted_columns: drifted,
             correction: self.options.correction,
-            reference_rows: reference.iter().map(RecordBatch::num_rows).sum(),
-            current_rows: current.iter().map(RecordBatch::num_rows).sum(),
+            reference_rows,
+            current_rows,
             columns,
-        })
+        }
     }
 }

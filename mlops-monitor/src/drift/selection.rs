@@ -17,7 +17,7 @@ use super::methods::DriftMethod;
 
 /// Unique values over both samples, counted up to 21 (past every threshold used here).
 pub fn unique_count(reference: &ColumnSample, current: &ColumnSample) -> usize {
-    reference.distinct_capped(Some(current), 20)
+    reference.distinct_capped(Some(current))
 }
 
 /// The default method for a column.
