@@ -49,6 +49,17 @@ struct Fixture {
     smirnov_sf: Vec<DistCase>,
     anderson: Vec<AndersonCase>,
     cvm: Vec<TwoSampleCase>,
+    wasserstein: Vec<WassersteinCase>,
+}
+
+#[derive(Deserialize)]
+struct WassersteinCase {
+    name: String,
+    a: Sample,
+    b: Sample,
+    distance: f64,
+    reference_std: f64,
+    normed: f64,
 }
 
 #[derive(Deserialize)]
@@ -343,6 +354,47 @@ fn cramervonmises_2samp_matches_scipy() {
         worst_asymp.what,
         worst_asymp_moderate.err,
         worst_asymp_moderate.what
+    );
+}
+
+/// `scipy.stats.wasserstein_distance` sorts and walks; ours buckets above 4096
+/// values (see `drift::methods::wasserstein`), so the two sum in different
+/// orders: relative `1e-11` [observed < 1e-12], absolute `1e-15` for zero.
+#[test]
+fn wasserstein_matches_scipy() {
+    use mlops_monitor::drift::methods::wasserstein::{
+        normed_wasserstein_chunked, population_std, wasserstein_distance,
+    };
+    let mut worst = Worst::default();
+    for case in &fixture().wasserstein {
+        let (a, b) = (case.a.values(), case.b.values());
+        let w = wasserstein_distance(&a, &b);
+        worst.see(w, case.distance, &case.name);
+        assert!(
+            close(w, case.distance, 1e-11, 1e-15),
+            "{}: {w:e} vs scipy {:e}",
+            case.name,
+            case.distance
+        );
+        assert!(
+            close(population_std(&a), case.reference_std, 1e-12, 1e-15),
+            "{}: std",
+            case.name
+        );
+        // Chunk boundaries do not matter.
+        let (a1, a2) = a.split_at(a.len() / 3);
+        let (b1, b2) = b.split_at(b.len() / 2);
+        let normed = normed_wasserstein_chunked(&[a1, a2], &[b1, b2]);
+        assert!(
+            close(normed, case.normed, 1e-11, 1e-15),
+            "{}: normed {normed:e} vs {:e}",
+            case.name,
+            case.normed
+        );
+    }
+    eprintln!(
+        "wasserstein_distance worst relative error {:e} ({})",
+        worst.err, worst.what
     );
 }
 

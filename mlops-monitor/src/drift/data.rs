@@ -481,3 +481,63 @@ fn count_dictionary<K: ArrowDictionaryKeyType>(
     add_counts(s, counts, missing);
     Ok(true)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+
+    #[test]
+    fn clean_chunks_are_borrowed_and_dirty_ones_compacted() {
+        let clean: ArrayRef = Arc::new(Float64Array::from(vec![1.0, 2.0, 3.0]));
+        let dirty: ArrayRef = Arc::new(Float64Array::from(vec![
+            Some(4.0),
+            None,
+            Some(f64::NAN),
+            Some(f64::NEG_INFINITY),
+            Some(-0.0),
+        ]));
+        let s = sample("x", &[clean.clone(), dirty]).unwrap();
+        assert_eq!((s.rows, s.missing, s.len()), (8, 3, 5));
+        assert_eq!(s.numbers().as_ref(), &[1.0, 2.0, 3.0, 4.0, -0.0]);
+        // The clean chunk is the Arrow buffer itself, not a copy.
+        let values = clean.as_primitive::<Float64Type>().values();
+        assert_eq!(s.number_chunks()[0].as_ptr(), values.as_ptr());
+        assert_eq!(s.number_range(), Some((-0.0, 4.0)));
+    }
+
+    #[test]
+    fn few_distinct_values_are_counted_and_many_are_not() {
+        let s = ColumnSample::from_numbers(&[3.0, 1.0, 3.0, 0.0, -0.0, 3.0]);
+        assert!(s.has_few_numbers());
+        let labels = s.label_counts();
+        assert_eq!(labels.get("3"), Some(&3));
+        assert_eq!(labels.get("0"), Some(&2), "-0 and +0 are one value");
+        assert_eq!(s.distinct_capped(None), 3);
+        let many: Vec<f64> = (0..=FEW_DISTINCT).map(|i| i as f64).collect();
+        let m = ColumnSample::from_numbers(&many);
+        assert!(!m.has_few_numbers());
+        assert_eq!(m.distinct_capped(Some(&s)), FEW_DISTINCT + 1);
+        assert_eq!(m.label_counts().len(), FEW_DISTINCT + 1, "counted the slow way");
+        // Union of two few-valued samples.
+        let t = ColumnSample::from_numbers(&[7.0, 1.0]);
+        assert_eq!(s.distinct_capped(Some(&t)), 4);
+    }
+
+    #[test]
+    fn integer_and_temporal_columns_are_numbers() {
+        let ints: ArrayRef = Arc::new(arrow_array::Int64Array::from(vec![Some(5), None, Some(-2)]));
+        let s = sample("i", &[ints]).unwrap();
+        assert!(s.integer);
+        assert_eq!((s.numbers().as_ref(), s.missing), (&[5.0, -2.0][..], 1));
+        let dates: ArrayRef = Arc::new(arrow_array::Date32Array::from(vec![19_000, 19_001]));
+        assert_eq!(sample("d", &[dates]).unwrap().numbers().as_ref(), &[19_000.0, 19_001.0]);
+        let mixed: ArrayRef = Arc::new(arrow_array::StringArray::from(vec!["a"]));
+        let floats: ArrayRef = Arc::new(Float64Array::from(vec![1.0]));
+        assert!(matches!(
+            sample("m", &[floats, mixed]),
+            Err(Error::SchemaMismatch { .. })
+        ));
+    }
+}

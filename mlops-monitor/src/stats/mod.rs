@@ -51,7 +51,7 @@ mod dd;
 mod kolmogorov;
 mod ks;
 mod mmd;
-mod numeric;
+pub(crate) mod numeric;
 
 pub use anderson::{ANDERSON_SIGNIFICANCE_LEVELS, AndersonResult, PValueBound, anderson_ksamp};
 pub use cramer_von_mises::{CVM_EXACT_MAX_N, cramervonmises_2samp};

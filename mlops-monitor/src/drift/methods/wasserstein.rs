@@ -279,18 +279,24 @@ pub fn population_std(values: &[f64]) -> f64 {
     population_std_chunked(&[values])
 }
 
-/// Population standard deviation over chunks (two passes: mean, then squared deviations).
+/// Population standard deviation over chunks, as `numpy.std` computes it:
+/// the mean, then the mean of squared deviations, each summed pairwise in
+/// NumPy's order within a chunk (bit-identical to NumPy for one chunk).
 pub fn population_std_chunked(chunks: &[&[f64]]) -> f64 {
+    use crate::stats::numeric::numpy_sum;
     let n: usize = chunks.iter().map(|c| c.len()).sum();
     if n == 0 {
         return 0.0;
     }
-    let mean = chunks.iter().map(|c| c.iter().sum::<f64>()).sum::<f64>() / n as f64;
-    let squares: f64 = chunks
-        .iter()
-        .map(|c| c.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>())
-        .sum();
-    (squares / n as f64).sqrt()
+    let mean = chunks.iter().map(|c| numpy_sum(c)).sum::<f64>() / n as f64;
+    let mut squares = Vec::new();
+    let mut total = 0.0;
+    for chunk in chunks {
+        squares.clear();
+        squares.extend(chunk.iter().map(|v| (v - mean) * (v - mean)));
+        total += numpy_sum(&squares);
+    }
+    (total / n as f64).sqrt()
 }
 
 /// The distance divided by `max(std(reference), 0.001)`.
