@@ -17,7 +17,7 @@
 const EXACT_BELOW: usize = 4096;
 /// Buckets per value range: enough that sign changes touch few of them, few enough
 /// that the per-bucket counts and sums stay in a core's L2 cache.
-const MAX_BUCKETS: usize = 1 << 15;
+const MAX_BUCKETS: usize = 1 << 17;
 const MIN_BUCKETS: usize = 1 << 10;
 
 /// ∫|F_ref − F_cur| over contiguous samples; see [`wasserstein_distance_chunked`].
@@ -47,7 +47,7 @@ pub fn wasserstein_distance_chunked(reference: &[&[f64]], current: &[&[f64]]) ->
     }
     // Edges must be at least a few ulps apart for each value to be placed exactly.
     let resolvable = ((hi - lo) / (4.0 * f64::EPSILON * lo.abs().max(hi.abs()))).min(MAX_BUCKETS as f64) as usize;
-    let buckets = ((na + nb) / 32)
+    let buckets = ((na + nb) / 64)
         .next_power_of_two()
         .clamp(MIN_BUCKETS, MAX_BUCKETS)
         .min(resolvable);
@@ -189,14 +189,23 @@ impl Grid {
     /// placement exact, so every area below splits exactly at the edges.
     #[inline]
     fn bucket(&self, x: f64) -> usize {
-        let k = (((x - self.lo) * self.scale) as usize).min(self.buckets - 1);
-        if k > 0 && x < self.edge(k) {
+        // i32 conversions are single instructions on every x86-64; usize ones are not.
+        let last = self.buckets as i32 - 1;
+        let k = (((x - self.lo) * self.scale) as i32).clamp(0, last);
+        let k = if k > 0 && x < self.left_edge(k) {
             k - 1
-        } else if k + 1 < self.buckets && x >= self.edge(k + 1) {
+        } else if k < last && x >= self.left_edge(k + 1) {
             k + 1
         } else {
             k
-        }
+        };
+        k as usize
+    }
+
+    /// Left edge of bucket `k < buckets`.
+    #[inline]
+    fn left_edge(&self, k: i32) -> f64 {
+        self.lo + f64::from(k) * self.step
     }
 
     /// Left edge of bucket `k` (`hi` for `k = buckets`).
@@ -205,7 +214,7 @@ impl Grid {
         if k >= self.buckets {
             self.hi
         } else {
-            self.lo + k as f64 * self.step
+            self.left_edge(k as i32)
         }
     }
 
@@ -216,7 +225,7 @@ impl Grid {
             for &x in *chunk {
                 let k = self.bucket(x);
                 counts[k] += 1;
-                offsets[k] += x - self.edge(k);
+                offsets[k] += x - self.left_edge(k as i32);
             }
         }
         Accumulated { counts, offsets }
