@@ -4,8 +4,10 @@
 //!   Arrow data — KS, chi-square, Z-test, normed Wasserstein, Jensen–Shannon,
 //!   PSI, Hellinger, Anderson–Darling, Cramér–von Mises — chosen per column as
 //!   Evidently's `DataDriftPreset` does, with multiple-testing correction, a
-//!   JSON report and a self-contained HTML page; and drift from two profiles
-//!   alone ([`drift::from_profiles`]), with stated error bounds.
+//!   JSON report and a self-contained HTML page; Parquet files compared column
+//!   by column ([`DataDrift::compare_parquet`](drift::DataDrift::compare_parquet));
+//!   and drift from two profiles alone ([`drift::from_profiles`]), with stated
+//!   error bounds.
 //! - [`stats`]: the two-sample tests, with p-values matching SciPy.
 //! - [`online`]: streaming detectors (ADWIN, Page–Hinkley, DDM, KSWIN) with river's defaults.
 //! - [`drift::multivariate`]: the MMD permutation test over several columns.

@@ -1,4 +1,8 @@
 //! Batch drift between a reference and a current data set.
+//!
+//! [`DataDrift::compare`] takes Arrow batches already in memory;
+//! [`DataDrift::compare_parquet`] reads two Parquet files one column at a time,
+//! so memory holds only the columns being compared. Both give the same report.
 
 pub mod binning;
 mod column;

@@ -133,6 +133,28 @@ impl DataDrift {
     /// A column of the reference missing from the current file is an error
     /// naming it; a truncated or corrupt file is [`Error::Corrupt`] naming the
     /// file and row group.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use arrow_array::{ArrayRef, Float64Array, RecordBatch};
+    /// use mlops_monitor::drift::{DataDrift, DriftOptions};
+    /// use parquet::arrow::ArrowWriter;
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// for (name, shift) in [("reference.parquet", 0.0), ("current.parquet", 30.0)] {
+    ///     let x = Float64Array::from_iter_values((0..5000).map(|i| (i % 100) as f64 + shift));
+    ///     let batch = RecordBatch::try_from_iter([("x", Arc::new(x) as ArrayRef)])?;
+    ///     let mut writer = ArrowWriter::try_new(std::fs::File::create(dir.path().join(name))?, batch.schema(), None)?;
+    ///     writer.write(&batch)?;
+    ///     writer.close()?;
+    /// }
+    /// let report = DataDrift::new(DriftOptions::default())
+    ///     .compare_parquet(dir.path().join("reference.parquet"), dir.path().join("current.parquet"))?;
+    /// let x = report.column("x").unwrap();
+    /// assert_eq!(x.method, "wasserstein"); // more than 1000 values, many unique
+    /// assert!(x.drifted && report.dataset_drift);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn compare_parquet(&self, reference: impl AsRef<Path>, current: impl AsRef<Path>) -> Result<DriftReport> {
         self.validate()?;
         let reference = ColumnFile::open(reference.as_ref())?;
