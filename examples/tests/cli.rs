@@ -98,6 +98,16 @@ fn quickstart_runs_end_to_end() {
         stdout.contains("alias champion -> 1, loaded and verified 5 files"),
         "{stdout}"
     );
+    // The drift step writes both reports; the serving data was shifted on purpose.
+    let drift: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("drift.json")).unwrap()).unwrap();
+    assert!(drift["number_of_drifted_columns"].as_u64().unwrap() > 0, "{drift}");
+    assert!(
+        std::fs::read_to_string(dir.path().join("drift.html"))
+            .unwrap()
+            .contains("<svg")
+    );
+    assert!(stdout.contains("== 8. Drift"), "{stdout}");
     // A second run registers the next version in the same registry.
     let again = Command::new(example("quickstart"))
         .args(["--out", dir.path().to_str().unwrap()])
