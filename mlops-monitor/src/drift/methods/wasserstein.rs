@@ -46,7 +46,8 @@ pub fn wasserstein_distance_chunked(reference: &[&[f64]], current: &[&[f64]]) ->
         return cdf.walk(&sorted(reference), &sorted(current), (0, 0), lo, hi).max(0.0);
     }
     // Edges must be at least a few ulps apart for each value to be placed exactly.
-    let resolvable = ((hi - lo) / (4.0 * f64::EPSILON * lo.abs().max(hi.abs()))).min(MAX_BUCKETS as f64) as usize;
+    let ulp = (f64::EPSILON * lo.abs().max(hi.abs())).max(f64::from_bits(1));
+    let resolvable = ((hi - lo) / (4.0 * ulp)).min(MAX_BUCKETS as f64) as usize;
     let buckets = ((na + nb) / 64)
         .next_power_of_two()
         .clamp(MIN_BUCKETS, MAX_BUCKETS)
@@ -387,5 +388,12 @@ mod tests {
         assert!(wasserstein_distance(&[], &[1.0]).is_nan());
         let same: Vec<f64> = (0..10_000).map(|i| (i % 97) as f64).collect();
         assert_eq!(wasserstein_distance(&same, &same), 0.0);
+        // Ranges at the ends of f64: subnormal spacing, and a span that overflows.
+        let tiny = |k: usize| -> Vec<f64> { (0..6000).map(|i| f64::from_bits((i % k) as u64)).collect() };
+        let w = wasserstein_distance(&tiny(3), &tiny(7));
+        assert!(w.is_finite() && w >= 0.0 && w <= 6.0 * f64::from_bits(1), "{w:e}");
+        let huge = |s: f64| -> Vec<f64> { (0..5000).map(|i| if i % 2 == 0 { -1e308 } else { s * 1e308 }).collect() };
+        assert_eq!(wasserstein_distance(&huge(1.0), &huge(1.0)), 0.0);
+        assert!(!wasserstein_distance(&huge(1.0), &huge(0.5)).is_nan());
     }
 }
