@@ -42,8 +42,20 @@ pub fn wasserstein_distance_chunked(reference: &[&[f64]], current: &[&[f64]]) ->
         inv_a: 1.0 / na as f64,
         inv_b: 1.0 / nb as f64,
     };
-    if na + nb < EXACT_BELOW || !(hi - lo).is_finite() {
-        return cdf.walk(&sorted(reference), &sorted(current), (0, 0), lo, hi).max(0.0);
+    area(reference, current, (0, 0), (lo, hi), &cdf, 0).max(0.0)
+}
+
+/// Levels of bucketing inside mixed buckets before sorting whatever is left.
+const MAX_DEPTH: u32 = 3;
+
+/// ∫|F − G| over `[lo, hi]` for the values `a` and `b` (all inside it), with
+/// `before` values of each sample below `lo`. Buckets the interval; a mixed
+/// bucket holding many values is bucketed again, a small one sorted and walked.
+fn area(a: &[&[f64]], b: &[&[f64]], before: (usize, usize), (lo, hi): (f64, f64), cdf: &Cdfs, depth: u32) -> f64 {
+    let na: usize = a.iter().map(|c| c.len()).sum();
+    let nb: usize = b.iter().map(|c| c.len()).sum();
+    if na + nb < EXACT_BELOW || depth >= MAX_DEPTH || !(hi - lo).is_finite() {
+        return cdf.walk(&sorted(a), &sorted(b), before, lo, hi);
     }
     // Edges must be at least a few ulps apart for each value to be placed exactly.
     let ulp = (f64::EPSILON * lo.abs().max(hi.abs())).max(f64::from_bits(1));
@@ -53,18 +65,18 @@ pub fn wasserstein_distance_chunked(reference: &[&[f64]], current: &[&[f64]]) ->
         .clamp(MIN_BUCKETS, MAX_BUCKETS)
         .min(resolvable);
     if buckets < MIN_BUCKETS {
-        return cdf.walk(&sorted(reference), &sorted(current), (0, 0), lo, hi).max(0.0);
+        return cdf.walk(&sorted(a), &sorted(b), before, lo, hi);
     }
     let grid = Grid::new(lo, hi, buckets);
-    let a = grid.accumulate(reference);
-    let b = grid.accumulate(current);
+    let sa = grid.accumulate(a);
+    let sb = grid.accumulate(b);
 
     let mut total = 0.0;
     // Buckets where F − G may change sign: (bucket, counts before it).
     let mut mixed: Vec<(usize, (usize, usize))> = Vec::new();
-    let (mut before_a, mut before_b) = (0usize, 0usize);
+    let (mut before_a, mut before_b) = before;
     for k in 0..buckets {
-        let (ma, mb) = (a.counts[k] as usize, b.counts[k] as usize);
+        let (ma, mb) = (sa.counts[k] as usize, sb.counts[k] as usize);
         let d0 = cdf.diff(before_a, before_b);
         // Within the bucket F − G lies between these two values.
         let lowest = d0 - mb as f64 * cdf.inv_b;
@@ -72,8 +84,8 @@ pub fn wasserstein_distance_chunked(reference: &[&[f64]], current: &[&[f64]]) ->
         if lowest >= 0.0 || highest <= 0.0 {
             let width = grid.edge(k + 1) - grid.edge(k);
             // ∫ over the bucket of #(values ≤ x) = Σ (right edge − value).
-            let area_a = ma as f64 * width - a.offsets[k];
-            let area_b = mb as f64 * width - b.offsets[k];
+            let area_a = ma as f64 * width - sa.offsets[k];
+            let area_b = mb as f64 * width - sb.offsets[k];
             total += (d0 * width + area_a * cdf.inv_a - area_b * cdf.inv_b).abs();
         } else {
             mixed.push((k, (before_a, before_b)));
@@ -82,9 +94,9 @@ pub fn wasserstein_distance_chunked(reference: &[&[f64]], current: &[&[f64]]) ->
         before_b += mb;
     }
     if !mixed.is_empty() {
-        total += grid.walk_mixed(&mixed, reference, current, &a.counts, &b.counts, &cdf);
+        total += grid.walk_mixed(&mixed, a, b, &sa.counts, &sb.counts, cdf, depth);
     }
-    total.max(0.0)
+    total
 }
 
 /// Smallest and largest value over the chunks (chunks hold finite values only).
@@ -233,7 +245,9 @@ impl Grid {
     }
 
     /// Exact areas of the `mixed` buckets: gathers their values (one pass per
-    /// sample), sorts each bucket's few values and walks them.
+    /// sample), then sorts and walks each bucket's values, or buckets them
+    /// again when there are many.
+    #[allow(clippy::too_many_arguments)]
     fn walk_mixed(
         &self,
         mixed: &[(usize, (usize, usize))],
@@ -242,10 +256,13 @@ impl Grid {
         counts_a: &[u32],
         counts_b: &[u32],
         cdf: &Cdfs,
+        depth: u32,
     ) -> f64 {
-        // slot[k]: position of bucket k in `mixed`, or u32::MAX when the bucket is not mixed.
-        let mut slot = vec![u32::MAX; self.buckets];
+        // A bit per bucket (fits in L1) says whether it is mixed; slot[k] is its position in `mixed`.
+        let mut is_mixed = vec![0u64; self.buckets.div_ceil(64)];
+        let mut slot = vec![0u32; self.buckets];
         for (i, &(k, _)) in mixed.iter().enumerate() {
+            is_mixed[k / 64] |= 1 << (k % 64);
             slot[k] = i as u32;
         }
         let gather = |chunks: &[&[f64]], counts: &[u32]| -> (Vec<f64>, Vec<usize>) {
@@ -260,9 +277,9 @@ impl Grid {
             let mut values = vec![0f64; total];
             for chunk in chunks {
                 for &x in *chunk {
-                    let s = slot[self.bucket(x)];
-                    if s != u32::MAX {
-                        let at = &mut fill[s as usize];
+                    let k = self.bucket(x);
+                    if (is_mixed[k / 64] >> (k % 64)) & 1 == 1 {
+                        let at = &mut fill[slot[k] as usize];
                         values[*at] = x;
                         *at += 1;
                     }
@@ -276,9 +293,14 @@ impl Grid {
         for (i, &(k, before)) in mixed.iter().enumerate() {
             let a = &mut va[sa[i]..sa[i + 1]];
             let b = &mut vb[sb[i]..sb[i + 1]];
-            a.sort_unstable_by(f64::total_cmp);
-            b.sort_unstable_by(f64::total_cmp);
-            total += cdf.walk(a, b, before, self.edge(k), self.edge(k + 1));
+            let span = (self.edge(k), self.edge(k + 1));
+            total += if a.len() + b.len() < EXACT_BELOW {
+                a.sort_unstable_by(f64::total_cmp);
+                b.sort_unstable_by(f64::total_cmp);
+                cdf.walk(a, b, before, span.0, span.1)
+            } else {
+                area(&[a], &[b], before, span, cdf, depth + 1)
+            };
         }
         total
     }
@@ -349,12 +371,14 @@ mod tests {
     fn bucketed_matches_the_merge_walk() {
         let mut s = 7u64;
         type Shape = (&'static str, fn(f64) -> f64);
-        let shapes: [Shape; 5] = [
+        let shapes: [Shape; 6] = [
             ("uniform", |u| u),
             ("integers", |u| (u * 30.0).floor()),
             ("heavy tail", |u| 1.0 / (1.0 - u).max(1e-9)),
             ("two spikes", |u| if u < 0.5 { 0.0 } else { 1e6 + u }),
             ("narrow", |u| 1e9 + u * 1e-3),
+            // Nearly everything in the first bucket: bucketed again inside it.
+            ("cluster and outlier", |u| if u > 0.9999 { 1e6 } else { u }),
         ];
         for (name, f) in shapes {
             for (na, nb, shift) in [(5000usize, 7000usize, 0.0), (20_000, 20_000, 0.01), (3000, 9000, 0.3)] {
