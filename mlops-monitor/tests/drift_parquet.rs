@@ -240,6 +240,65 @@ fn bad_files_are_typed_errors_naming_what_failed() {
 }
 
 #[test]
+fn files_without_rows_give_not_enough_data_per_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let (empty, full) = (dir.path().join("empty.parquet"), dir.path().join("full.parquet"));
+    let no_rows = mixed_batch(0, 0, 0.0);
+    let rows = mixed_batch(0, 3000, 0.0);
+    write(&empty, std::slice::from_ref(&no_rows), 100);
+    write(&full, std::slice::from_ref(&rows), 1000);
+    assert_eq!(read(&empty).iter().map(RecordBatch::num_rows).sum::<usize>(), 0);
+    let drift = DataDrift::default();
+    for (r, c, rb, cb, what) in [
+        (&empty, &full, &no_rows, &rows, "empty reference"),
+        (&full, &empty, &rows, &no_rows, "empty current"),
+        (&empty, &empty, &no_rows, &no_rows, "both empty"),
+    ] {
+        let column_wise = drift.compare_parquet(r, c).unwrap();
+        let in_memory = drift
+            .compare(std::slice::from_ref(rb), std::slice::from_ref(cb))
+            .unwrap();
+        assert_same(&in_memory, &column_wise, what);
+        assert!(!column_wise.dataset_drift, "{what}");
+        for column in &column_wise.columns {
+            let expected = if column.name == "nested" {
+                ColumnStatus::Unsupported
+            } else {
+                ColumnStatus::NotEnoughData
+            };
+            assert_eq!(column.status, expected, "{what}: {}", column.name);
+        }
+    }
+}
+
+#[test]
+fn a_column_name_used_twice_is_an_error_in_both_paths() {
+    let dir = tempfile::tempdir().unwrap();
+    let (twice, once) = (dir.path().join("twice.parquet"), dir.path().join("once.parquet"));
+    let values = |shift: f64| Arc::new(Float64Array::from_iter_values((0..2000).map(|i| i as f64 + shift))) as ArrayRef;
+    let duplicated =
+        RecordBatch::try_from_iter([("x", values(0.0)), ("y", values(1.0)), ("x", values(500.0))]).unwrap();
+    let single = RecordBatch::try_from_iter([("x", values(0.0)), ("y", values(1.0))]).unwrap();
+    write(&twice, std::slice::from_ref(&duplicated), 1000);
+    write(&once, std::slice::from_ref(&single), 1000);
+    let drift = DataDrift::default();
+    let is_duplicate = |e: &Error| matches!(e, Error::SchemaMismatch { message, .. } if message.contains("`x` appears more than once"));
+    for (r, c) in [(&twice, &once), (&once, &twice)] {
+        let e = drift.compare_parquet(r, c).unwrap_err();
+        assert!(is_duplicate(&e), "{e}");
+        assert!(e.to_string().contains("twice.parquet"), "{e}");
+    }
+    let e = drift
+        .compare(std::slice::from_ref(&duplicated), std::slice::from_ref(&single))
+        .unwrap_err();
+    assert!(is_duplicate(&e), "{e}");
+    let e = drift
+        .compare(std::slice::from_ref(&single), std::slice::from_ref(&duplicated))
+        .unwrap_err();
+    assert!(is_duplicate(&e), "{e}");
+}
+
+#[test]
 fn categories_count_the_same_in_every_string_encoding() {
     let values: Vec<Option<&str>> = (0..5000)
         .map(|i| match i % 17 {

@@ -282,22 +282,23 @@ pub fn kind_of(data_type: &DataType) -> Option<ColumnKind> {
 }
 
 /// Concatenates one column's arrays, dropping nulls, NaN and ±infinity.
-pub fn sample(column: &str, arrays: &[ArrayRef]) -> Result<ColumnSample> {
-    let Some(first) = arrays.first() else {
-        return Ok(ColumnSample::empty(ColumnKind::Numeric));
-    };
-    let kind = kind_of(first.data_type()).ok_or_else(|| Error::TypeMismatch {
+///
+/// `data_type` is the column's declared type: it decides the kind even when
+/// there are no arrays (a file with no rows still has a categorical column),
+/// and every array must be of the same kind.
+pub fn sample(column: &str, data_type: &DataType, arrays: &[ArrayRef]) -> Result<ColumnSample> {
+    let kind = kind_of(data_type).ok_or_else(|| Error::TypeMismatch {
         column: column.to_owned(),
         expected: "a numeric, temporal, string, dictionary or boolean type".into(),
-        found: first.data_type().to_string(),
+        found: data_type.to_string(),
     })?;
     let mut s = ColumnSample::empty(kind);
-    s.integer = TypeFamily::of(first.data_type()) == TypeFamily::Integer;
+    s.integer = TypeFamily::of(data_type) == TypeFamily::Integer;
     for array in arrays {
         if kind_of(array.data_type()) != Some(kind) {
             return Err(Error::SchemaMismatch {
                 location: format!("column `{column}`"),
-                message: format!("{} in one batch, {} in another", first.data_type(), array.data_type()),
+                message: format!("{data_type} declared, {} in a batch", array.data_type()),
             });
         }
         match kind {
@@ -498,7 +499,7 @@ mod tests {
             Some(f64::NEG_INFINITY),
             Some(-0.0),
         ]));
-        let s = sample("x", &[clean.clone(), dirty]).unwrap();
+        let s = sample("x", &DataType::Float64, &[clean.clone(), dirty]).unwrap();
         assert_eq!((s.rows, s.missing, s.len()), (8, 3, 5));
         assert_eq!(s.numbers().as_ref(), &[1.0, 2.0, 3.0, 4.0, -0.0]);
         // The clean chunk is the Arrow buffer itself, not a copy.
@@ -528,16 +529,26 @@ mod tests {
     #[test]
     fn integer_and_temporal_columns_are_numbers() {
         let ints: ArrayRef = Arc::new(arrow_array::Int64Array::from(vec![Some(5), None, Some(-2)]));
-        let s = sample("i", &[ints]).unwrap();
+        let s = sample("i", &DataType::Int64, &[ints]).unwrap();
         assert!(s.integer);
         assert_eq!((s.numbers().as_ref(), s.missing), (&[5.0, -2.0][..], 1));
         let dates: ArrayRef = Arc::new(arrow_array::Date32Array::from(vec![19_000, 19_001]));
-        assert_eq!(sample("d", &[dates]).unwrap().numbers().as_ref(), &[19_000.0, 19_001.0]);
+        assert_eq!(
+            sample("d", &DataType::Date32, &[dates]).unwrap().numbers().as_ref(),
+            &[19_000.0, 19_001.0]
+        );
         let mixed: ArrayRef = Arc::new(arrow_array::StringArray::from(vec!["a"]));
         let floats: ArrayRef = Arc::new(Float64Array::from(vec![1.0]));
         assert!(matches!(
-            sample("m", &[floats, mixed]),
+            sample("m", &DataType::Float64, &[floats, mixed]),
             Err(Error::SchemaMismatch { .. })
+        ));
+        // No arrays: the declared type still decides the kind.
+        let none = sample("s", &DataType::Utf8, &[]).unwrap();
+        assert_eq!((none.kind, none.len()), (ColumnKind::Categorical, 0));
+        assert!(matches!(
+            sample("l", &DataType::new_list(DataType::Int8, true), &[]),
+            Err(Error::TypeMismatch { .. })
         ));
     }
 }

@@ -19,7 +19,7 @@ use parquet::errors::ParquetError;
 use rayon::prelude::*;
 
 use super::column::ColumnDrift;
-use super::report::{DataDrift, DriftReport};
+use super::report::{DataDrift, DriftReport, require_unique_names};
 use mlops_core::{Error, Result};
 
 /// Rows per decoded batch: large enough that per-batch overhead vanishes.
@@ -130,8 +130,8 @@ impl DataDrift {
     /// batches, reading one column at a time (row groups in parallel) so memory
     /// holds only the columns being compared.
     ///
-    /// A column of the reference missing from the current file is an error
-    /// naming it; a truncated or corrupt file is [`Error::Corrupt`] naming the
+    /// A column of the reference missing from the current file, or a column
+    /// name that appears twice in either file, is an error naming it; a truncated or corrupt file is [`Error::Corrupt`] naming the
     /// file and row group.
     ///
     /// ```
@@ -159,6 +159,8 @@ impl DataDrift {
         self.validate()?;
         let reference = ColumnFile::open(reference.as_ref())?;
         let current = ColumnFile::open(current.as_ref())?;
+        require_unique_names(reference.schema(), &format!("reference data ({})", reference.location))?;
+        require_unique_names(current.schema(), &format!("current data ({})", current.location))?;
         let columns: Vec<ColumnDrift> = reference
             .schema()
             .fields()

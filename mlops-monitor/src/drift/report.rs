@@ -1,9 +1,9 @@
 //! [`DataDrift`]: compare a current data set with a reference, column by column.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use arrow_array::{ArrayRef, RecordBatch};
-use arrow_schema::DataType;
+use arrow_schema::{DataType, Schema};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -115,7 +115,7 @@ impl DriftReport {
 ///
 /// An empty, all-null or all-NaN column yields a `not_enough_data` result for
 /// that column and never aborts the report; a column missing from the current
-/// data is an error naming it.
+/// data, or a column name that appears twice, is an error naming it.
 #[derive(Clone, Debug, Default)]
 pub struct DataDrift {
     options: DriftOptions,
@@ -133,13 +133,28 @@ fn column_arrays(batches: &[RecordBatch], name: &str, side: &str) -> Result<Vec<
         .collect()
 }
 
+/// Reports key columns by name, so a name that appears twice is ambiguous.
+pub(crate) fn require_unique_names(schema: &Schema, location: &str) -> Result<()> {
+    let mut seen = HashSet::with_capacity(schema.fields().len());
+    match schema.fields().iter().find(|f| !seen.insert(f.name().as_str())) {
+        Some(f) => Err(Error::SchemaMismatch {
+            location: location.to_owned(),
+            message: format!(
+                "column `{}` appears more than once; drift compares columns by name",
+                f.name()
+            ),
+        }),
+        None => Ok(()),
+    }
+}
+
 impl DataDrift {
     /// A comparison with these options.
     pub fn new(options: DriftOptions) -> Self {
         DataDrift { options }
     }
 
-    /// Compares the columns of the reference schema.
+    /// Compares the columns of the reference schema (names must be unique).
     pub fn compare(&self, reference: &[RecordBatch], current: &[RecordBatch]) -> Result<DriftReport> {
         let schema = reference
             .first()
@@ -149,6 +164,10 @@ impl DataDrift {
                 message: "no batches".into(),
             })?;
         self.validate()?;
+        require_unique_names(&schema, "reference data")?;
+        for (i, batch) in current.iter().enumerate() {
+            require_unique_names(&batch.schema(), &format!("current data, batch {i}"))?;
+        }
         let columns: Vec<ColumnDrift> = schema
             .fields()
             .par_iter()
@@ -197,9 +216,10 @@ impl DataDrift {
             c.message = Some(format!("type {data_type} is not supported by drift methods"));
             return Ok(c);
         }
-        let r = sample(name, &reference()?)?;
-        let c = sample(name, &current)?;
-        if !current.is_empty() && r.kind != c.kind {
+        let r = sample(name, data_type, &reference()?)?;
+        let current_type = current.first().map_or(data_type, |a| a.data_type());
+        let c = sample(name, current_type, &current)?;
+        if r.kind != c.kind {
             return Err(Error::SchemaMismatch {
                 location: format!("column `{name}`"),
                 message: format!("{:?} in the reference, {:?} in the current data", r.kind, c.kind),
