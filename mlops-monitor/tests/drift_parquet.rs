@@ -272,6 +272,33 @@ fn files_without_rows_give_not_enough_data_per_column() {
 }
 
 #[test]
+fn a_file_without_rows_still_declares_its_column_types() {
+    let dir = tempfile::tempdir().unwrap();
+    let (numbers, words) = (dir.path().join("numbers.parquet"), dir.path().join("words.parquet"));
+    let x = RecordBatch::try_from_iter([(
+        "x",
+        Arc::new(Float64Array::from_iter_values((0..3000).map(f64::from))) as ArrayRef,
+    )])
+    .unwrap();
+    let no_words =
+        RecordBatch::try_from_iter([("x", Arc::new(StringArray::from(Vec::<&str>::new())) as ArrayRef)]).unwrap();
+    write(&numbers, std::slice::from_ref(&x), 1000);
+    write(&words, std::slice::from_ref(&no_words), 1000);
+    let drift = DataDrift::default();
+    let is_mismatch = |e: &Error| matches!(e, Error::SchemaMismatch { location, .. } if location.contains("`x`"));
+    for (r, c) in [(&numbers, &words), (&words, &numbers)] {
+        let e = drift.compare_parquet(r, c).unwrap_err();
+        assert!(is_mismatch(&e), "{e}");
+    }
+    for (r, c) in [(&x, &no_words), (&no_words, &x)] {
+        let e = drift
+            .compare(std::slice::from_ref(r), std::slice::from_ref(c))
+            .unwrap_err();
+        assert!(is_mismatch(&e), "{e}");
+    }
+}
+
+#[test]
 fn a_column_name_used_twice_is_an_error_in_both_paths() {
     let dir = tempfile::tempdir().unwrap();
     let (twice, once) = (dir.path().join("twice.parquet"), dir.path().join("once.parquet"));

@@ -179,12 +179,19 @@ impl DataDrift {
                             message: format!("column `{name}` is missing"),
                         })?;
                 let data_type = field.data_type();
+                let current_type = current.schema().field(current_index).data_type();
                 let current_arrays = if super::data::kind_of(data_type).is_some() {
                     current.read_column(current_index)?
                 } else {
                     Vec::new()
                 };
-                self.column(name, data_type, || reference.read_column(index), current_arrays)
+                self.column(
+                    name,
+                    data_type,
+                    || reference.read_column(index),
+                    current_type,
+                    current_arrays,
+                )
             })
             .collect::<Result<_>>()?;
         Ok(self.report(columns, reference.rows(), current.rows()))

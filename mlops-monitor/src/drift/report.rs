@@ -164,7 +164,9 @@ impl DataDrift {
                 message: "no batches".into(),
             })?;
         self.validate()?;
-        require_unique_names(&schema, "reference data")?;
+        for (i, batch) in reference.iter().enumerate() {
+            require_unique_names(&batch.schema(), &format!("reference data, batch {i}"))?;
+        }
         for (i, batch) in current.iter().enumerate() {
             require_unique_names(&batch.schema(), &format!("current data, batch {i}"))?;
         }
@@ -173,12 +175,18 @@ impl DataDrift {
             .par_iter()
             .map(|field| {
                 let name = field.name();
-                let current = column_arrays(current, name, "current")?;
+                let current_arrays = column_arrays(current, name, "current")?;
+                // The current side's declared type: a batch without rows still has one.
+                let current_type = current
+                    .first()
+                    .and_then(|b| b.schema().field_with_name(name).ok().map(|f| f.data_type().clone()))
+                    .unwrap_or_else(|| field.data_type().clone());
                 self.column(
                     name,
                     field.data_type(),
                     || column_arrays(reference, name, "reference"),
-                    current,
+                    &current_type,
+                    current_arrays,
                 )
             })
             .collect::<Result<_>>()?;
@@ -202,11 +210,13 @@ impl DataDrift {
     }
 
     /// One column's result; `reference` is only read for supported types.
+    /// The declared types decide each side's kind even when it has no rows.
     pub(crate) fn column(
         &self,
         name: &str,
         data_type: &DataType,
         reference: impl FnOnce() -> Result<Vec<ArrayRef>>,
+        current_type: &DataType,
         current: Vec<ArrayRef>,
     ) -> Result<ColumnDrift> {
         if kind_of(data_type).is_none() {
@@ -217,7 +227,13 @@ impl DataDrift {
             return Ok(c);
         }
         let r = sample(name, data_type, &reference()?)?;
-        let current_type = current.first().map_or(data_type, |a| a.data_type());
+        let mismatch = || Error::SchemaMismatch {
+            location: format!("column `{name}`"),
+            message: format!("{data_type} in the reference, {current_type} in the current data"),
+        };
+        if kind_of(current_type).is_none() {
+            return Err(mismatch());
+        }
         let c = sample(name, current_type, &current)?;
         if r.kind != c.kind {
             return Err(Error::SchemaMismatch {

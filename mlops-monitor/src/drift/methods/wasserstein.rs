@@ -10,15 +10,16 @@
 //! `F − G` moves by at most the bucket's share — the bucket's area is exactly
 //! `|∫ (F − G)|`, which those counts and sums give. Only the few buckets where
 //! the sign may change, or where that closed form would cancel (lose more than
-//! 12 of its 53 bits), are sorted and walked value by value. Every bucket's
-//! area is non-negative and carries a small relative error, so the total does
-//! too: it equals the merge walk to within 1e-11 relative in the tests against
-//! SciPy and the merge walk, with no sort of the whole data.
+//! 10 of its 53 bits), are sorted and walked value by value. `F − G` itself is
+//! formed over one integer numerator, so equal CDFs give exactly zero, as in
+//! SciPy. Every bucket's area is non-negative and carries a small relative
+//! error, so the total does too: it equals the merge walk to within 1e-11
+//! relative in the tests against SciPy and the merge walk, with no sort of the
+//! whole data.
 //!
-//! Ranges too narrow for normal-sized buckets (below ~1e-304) and samples over
-//! 2³² values are sorted and walked as SciPy does; ranges so wide that count ×
-//! range would overflow are computed on values scaled by a power of two (exact)
-//! and scaled back.
+//! Ranges too narrow for normal-sized buckets (below ~1e-304), samples over 2³²
+//! values, and ranges so wide that count × range would overflow are sorted and
+//! walked as SciPy does (the last with halved gaps, so no gap overflows).
 
 /// Below this many values in total, sort both samples and walk them (cheaper than bucketing).
 const EXACT_BELOW: usize = 4096;
@@ -47,30 +48,23 @@ pub fn wasserstein_distance_chunked(reference: &[&[f64]], current: &[&[f64]]) ->
     if hi <= lo {
         return 0.0;
     }
-    let cdf = Cdfs {
-        inv_a: 1.0 / na as f64,
-        inv_b: 1.0 / nb as f64,
-    };
-    // Bucket areas multiply counts by widths, and where gaps overflow the walk
-    // meets 0 × ∞. Past that scale, work on values scaled by a power of two
-    // (exact, bar subnormals, far below such a range's rounding) so that
-    // count × range stays finite, and scale the area back.
+    let cdf = Cdfs::new(na, nb);
+    // Bucket areas multiply counts by widths, which must stay finite. Past that
+    // scale (ranges near f64::MAX), sort and walk with halved gaps: halving is
+    // exact for all but subnormal values, and no gap overflows into 0 × ∞.
     let half_span = hi * 0.5 - lo * 0.5;
-    let excess = (half_span.log2() + 1.0 + ((na + nb) as f64).log2() + 2.0 - 1023.0).ceil();
-    if excess <= 0.0 {
+    if half_span * 2.0 * (na + nb) as f64 * 4.0 <= f64::MAX {
         return area(reference, current, (0, 0), (lo, hi), &cdf, 0);
     }
-    let scale = 2f64.powi(-(excess as i32));
-    let scaled = |chunks: &[&[f64]]| -> Vec<f64> { chunks.iter().flat_map(|c| c.iter().map(|x| x * scale)).collect() };
-    let (a, b) = (scaled(reference), scaled(current));
-    area(&[&a], &[&b], (0, 0), (lo * scale, hi * scale), &cdf, 0) / scale
+    let halved_gap = |x: f64, previous: f64| x * 0.5 - previous * 0.5;
+    2.0 * cdf.walk_gaps(&sorted(reference), &sorted(current), (0, 0), lo, hi, halved_gap)
 }
 
 /// Levels of bucketing inside mixed buckets before sorting whatever is left.
 const MAX_DEPTH: u32 = 3;
 /// A closed-form bucket area smaller than this share of its terms' magnitudes
-/// has lost more than 12 bits to cancellation, and is walked instead.
-const CANCELLATION: f64 = 1.0 / 4096.0;
+/// has lost more than 10 bits to cancellation, and is walked instead.
+const CANCELLATION: f64 = 1.0 / 1024.0;
 
 /// ∫|F − G| over `[lo, hi]` for the values `a` and `b` (all inside it), with
 /// `before` values of each sample below `lo`. Buckets the interval; a mixed
@@ -104,18 +98,21 @@ fn area(a: &[&[f64]], b: &[&[f64]], before: (usize, usize), (lo, hi): (f64, f64)
     let (mut before_a, mut before_b) = before;
     for k in 0..buckets {
         let (ma, mb) = (sa.counts[k] as usize, sb.counts[k] as usize);
-        let d0 = cdf.diff(before_a, before_b);
-        // Within the bucket F − G lies between these two values.
-        let lowest = d0 - mb as f64 * cdf.inv_b;
-        let highest = d0 + ma as f64 * cdf.inv_a;
+        // Within the bucket F − G lies between these two values (exact signs).
+        let lowest = cdf.diff(before_a, before_b + mb);
+        let highest = cdf.diff(before_a + ma, before_b);
         let closed_form = if lowest >= 0.0 || highest <= 0.0 {
+            let d0 = cdf.diff(before_a, before_b);
             let width = grid.edge(k + 1) - grid.edge(k);
             // ∫ over the bucket of #(values ≤ x) = Σ (right edge − value).
-            let area_a = (ma as f64 * width - sa.offsets[k]) * cdf.inv_a;
-            let area_b = (mb as f64 * width - sb.offsets[k]) * cdf.inv_b;
+            let (full_a, full_b) = (ma as f64 * width, mb as f64 * width);
+            let area_a = (full_a - sa.offsets[k]) * cdf.inv_a;
+            let area_b = (full_b - sb.offsets[k]) * cdf.inv_b;
             let signed = d0 * width + area_a - area_b;
-            // Where F − G comes near zero the terms cancel; walk such buckets.
-            let magnitude = (d0 * width).abs() + area_a + area_b;
+            // Where F − G comes near zero, or values crowd a bucket's right
+            // edge, these terms cancel; such buckets are walked.
+            let magnitude =
+                (d0 * width).abs() + (full_a + sa.offsets[k]) * cdf.inv_a + (full_b + sb.offsets[k]) * cdf.inv_b;
             (signed.abs() >= magnitude * CANCELLATION).then_some(signed.abs())
         } else {
             None
@@ -169,44 +166,83 @@ fn sorted(chunks: &[&[f64]]) -> Vec<f64> {
     v
 }
 
-/// The two empirical CDFs' scale factors.
+/// The two empirical CDFs: sample sizes and scale factors.
 struct Cdfs {
+    na: usize,
+    nb: usize,
+    /// `na × nb`, the common denominator of F − G.
+    denominator: f64,
+    /// Whether `na × nb` fits an i64 (else i128 arithmetic).
+    narrow: bool,
     inv_a: f64,
     inv_b: f64,
 }
 
 impl Cdfs {
+    fn new(na: usize, nb: usize) -> Self {
+        Cdfs {
+            na,
+            nb,
+            denominator: na as f64 * nb as f64,
+            narrow: (na as u128) * (nb as u128) <= i64::MAX as u128,
+            inv_a: 1.0 / na as f64,
+            inv_b: 1.0 / nb as f64,
+        }
+    }
+
+    /// F − G after `count_a` and `count_b` values, over a common integer
+    /// numerator: exactly zero where the two CDFs are equal (as SciPy's
+    /// `i/na − j/nb`), and correctly rounded below 2^53.
     #[inline]
     fn diff(&self, count_a: usize, count_b: usize) -> f64 {
-        count_a as f64 * self.inv_a - count_b as f64 * self.inv_b
+        let numerator = if self.narrow {
+            (count_a as i64 * self.nb as i64 - count_b as i64 * self.na as i64) as f64
+        } else {
+            (count_a as i128 * self.nb as i128 - count_b as i128 * self.na as i128) as f64
+        };
+        numerator / self.denominator
     }
 
     /// ∫|F − G| over `[start, end]` for sorted values `a` and `b` lying in that
     /// interval, with `before` values of each sample below `start`: scipy's
     /// merge walk, branch-free in the merge step.
     fn walk(&self, a: &[f64], b: &[f64], before: (usize, usize), start: f64, end: f64) -> f64 {
+        self.walk_gaps(a, b, before, start, end, |x, previous| x - previous)
+    }
+
+    /// [`walk`](Self::walk) with the gap between consecutive values computed by `gap`.
+    #[inline]
+    fn walk_gaps(
+        &self,
+        a: &[f64],
+        b: &[f64],
+        before: (usize, usize),
+        start: f64,
+        end: f64,
+        gap: impl Fn(f64, f64) -> f64,
+    ) -> f64 {
         let (mut i, mut j) = (0usize, 0usize);
         let mut previous = start;
         let mut total = 0.0;
         while i < a.len() && j < b.len() {
             let take_a = a[i] <= b[j];
             let x = if take_a { a[i] } else { b[j] };
-            total += self.diff(before.0 + i, before.1 + j).abs() * (x - previous);
+            total += self.diff(before.0 + i, before.1 + j).abs() * gap(x, previous);
             previous = x;
             i += usize::from(take_a);
             j += usize::from(!take_a);
         }
         for &x in &a[i..] {
-            total += self.diff(before.0 + i, before.1 + j).abs() * (x - previous);
+            total += self.diff(before.0 + i, before.1 + j).abs() * gap(x, previous);
             previous = x;
             i += 1;
         }
         for &x in &b[j..] {
-            total += self.diff(before.0 + i, before.1 + j).abs() * (x - previous);
+            total += self.diff(before.0 + i, before.1 + j).abs() * gap(x, previous);
             previous = x;
             j += 1;
         }
-        total + self.diff(before.0 + i, before.1 + j).abs() * (end - previous)
+        total + self.diff(before.0 + i, before.1 + j).abs() * gap(end, previous)
     }
 }
 
@@ -504,6 +540,25 @@ mod tests {
                 "{gap}: {got:e} vs {expected:e}"
             );
         }
+        // Values crowding a bucket's right edge: Σ (edge − x) cancels in the
+        // closed form, so the bucket is walked.
+        for m in [5, 20, 1000] {
+            let mut a = common.clone();
+            let mut b = common.clone();
+            a.extend(std::iter::repeat_n(4.0 - 2f64.powi(-51), m));
+            b.extend(std::iter::repeat_n(4.0, m));
+            let expected = reference_walk(&a, &b);
+            let got = wasserstein_distance(&a, &b);
+            assert!(
+                (got - expected).abs() <= 1e-11 * expected,
+                "{m}: {got:e} vs {expected:e}"
+            );
+        }
+        // Equal CDFs are exactly equal: a sample against itself three times over.
+        let mut s = 5u64;
+        let once: Vec<f64> = (0..3000).map(|_| 100.0 * splitmix(&mut s)).collect();
+        let thrice: Vec<f64> = once.iter().chain(&once).chain(&once).copied().collect();
+        assert_eq!(wasserstein_distance(&once, &thrice), 0.0);
         // Samples a few ulps apart: every bucket holds both, so all are walked.
         let mut s = 11u64;
         let a: Vec<f64> = (0..50_000).map(|_| 1e6 + splitmix(&mut s)).collect();
@@ -527,5 +582,16 @@ mod tests {
         let expected = 5e305 / 10_000.0;
         let got = wasserstein_distance(&spread, &shifted);
         assert!((got - expected).abs() <= 1e-12 * expected, "{got:e} vs {expected:e}");
+        // ... keeping small values' precision: the distance comes from values near 1e-290.
+        let mut a = spread.clone();
+        let mut b = spread.clone();
+        a.extend([1e-290; 10]);
+        b.extend([1.000_000_1e-290; 10]);
+        let expected = reference_walk(&a, &b);
+        let got = wasserstein_distance(&a, &b);
+        assert!(
+            expected > 0.0 && (got - expected).abs() <= 1e-11 * expected,
+            "{got:e} vs {expected:e}"
+        );
     }
 }
