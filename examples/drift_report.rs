@@ -15,7 +15,7 @@
 
 use std::process::ExitCode;
 
-use mlops_monitor::drift::{DataDrift, DriftOptions, html};
+use mlops_monitor::drift::{DataDrift, DriftConfig, html};
 
 fn usage() -> ExitCode {
     eprintln!("usage: drift_report --reference REF.parquet --current CUR.parquet [--json OUT.json] [--html OUT.html]");
@@ -59,7 +59,7 @@ fn run(
     let started = std::time::Instant::now();
     // Column by column: each column is read (row groups in parallel) when its
     // turn comes and dropped once compared, so memory holds a few columns.
-    let report = DataDrift::new(DriftOptions::default()).compare_parquet(reference, current)?;
+    let report = DataDrift::new(DriftConfig::default()).compare_parquet(reference, current)?;
     eprintln!(
         "{} of {} columns drifted (dataset drift: {}) in {:.2?}",
         report.number_of_drifted_columns,

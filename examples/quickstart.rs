@@ -29,14 +29,14 @@ use arrow_array::cast::AsArray;
 use arrow_array::types::Float64Type;
 use arrow_array::{Array, RecordBatch};
 use mlops_core::{
-    DataProfile, FieldConstraints, FieldSpec, ModelPackage, NumericRange, ObjectStoreRegistry, PackageBuilder,
-    PackageSigner, Registry, Signature, Stage, TrustedKeys, VersionSelector,
+    DataProfile, FieldConstraints, FieldSpec, ModelPackage, NumericRange, PackageBuilder, PackageSigner, Registry,
+    Signature, Stage, StoreRegistry, TrustedKeys, VersionSelector,
 };
 use mlops_data::{
-    ImputeStrategy, InferOptions, OneHotOptions, ParquetProfiler, Profile, ProfileConfig, TransformPipeline,
+    ImputeStrategy, InferConfig, OneHotConfig, ParquetProfiler, Profile, ProfileConfig, TransformPipeline,
     TransformSpec, UnseenCategory, fingerprint_parquet_file, infer_signature, validate_batch, validate_profile,
 };
-use mlops_monitor::drift::{DataDrift, DriftOptions, html as drift_html};
+use mlops_monitor::drift::{DataDrift, DriftConfig, html as drift_html};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 fn bundled(name: &str) -> PathBuf {
@@ -102,7 +102,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     );
 
     // 3. Rules inferred from the profile.
-    let rules = infer_signature(&profile, &InferOptions::default())?;
+    let rules = infer_signature(&profile, &InferConfig::default())?;
     println!("\n== 3. Inferred rules");
     for f in &rules.fields {
         let c = &f.constraints;
@@ -207,7 +207,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
             .step(*column, TransformSpec::impute(ImputeStrategy::Median))
             .step(*column, TransformSpec::standardize());
     }
-    let one_hot = OneHotOptions::default().with_unseen(UnseenCategory::Ignore);
+    let one_hot = OneHotConfig::default().with_unseen(UnseenCategory::Ignore);
     let fitted = pipeline
         .step("employment", TransformSpec::one_hot(one_hot))
         .fit(&batches)?;
@@ -255,7 +255,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     package.sign(&signer);
 
     let registry_dir = out.join("registry");
-    let registry = ObjectStoreRegistry::local(&registry_dir)?
+    let registry = StoreRegistry::local(&registry_dir)?
         .with_actor("quickstart")
         .require_signatures(TrustedKeys::new().with_key(&signer.key_id())?);
     let version = registry.register(&package).await?;
@@ -298,10 +298,9 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     println!("\n== 8. Drift of serving traffic against training data");
     // CPU-bound work on rayon: keep it off the async runtime's threads.
     let (reference, current) = (train.clone(), serving.clone());
-    let drift = tokio::task::spawn_blocking(move || {
-        DataDrift::new(DriftOptions::default()).compare_parquet(reference, current)
-    })
-    .await??;
+    let drift =
+        tokio::task::spawn_blocking(move || DataDrift::new(DriftConfig::default()).compare_parquet(reference, current))
+            .await??;
     for c in drift.columns.iter().filter(|c| c.drifted) {
         println!(
             "drifted: {:<14} {:<14} score {:.4} (threshold {})",

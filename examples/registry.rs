@@ -19,7 +19,7 @@
 use std::collections::BTreeMap;
 use std::process::ExitCode;
 
-use mlops_core::{ModelPackage, ObjectStoreRegistry, PackageBuilder, Registry, VersionSelector};
+use mlops_core::{ModelPackage, PackageBuilder, Registry, StoreRegistry, VersionSelector};
 
 type BoxError = Box<dyn std::error::Error>;
 
@@ -103,7 +103,7 @@ fn need<'a>(v: &'a Option<String>, flag: &str) -> Result<&'a str, BoxError> {
 }
 
 async fn run(a: Args) -> Result<ExitCode, BoxError> {
-    let mut registry = ObjectStoreRegistry::from_url(need(&a.store, "--store")?)?;
+    let mut registry = StoreRegistry::from_url(need(&a.store, "--store")?)?;
     if let Some(actor) = &a.actor {
         registry = registry.with_actor(actor);
     }

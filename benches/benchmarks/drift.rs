@@ -6,7 +6,7 @@ use std::sync::Arc;
 use arrow_array::{ArrayRef, Float64Array, RecordBatch, StringArray};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group};
 use mlops_benches::Rng;
-use mlops_monitor::drift::{DataDrift, DriftMethod, DriftOptions};
+use mlops_monitor::drift::{DataDrift, DriftConfig, DriftMethod};
 
 const N: usize = 100_000;
 
@@ -40,12 +40,12 @@ fn methods(c: &mut Criterion) {
         DriftMethod::AndersonDarling,
         DriftMethod::CramerVonMises,
     ] {
-        let drift = DataDrift::new(DriftOptions::default().with_column("x", Some(method), None));
+        let drift = DataDrift::new(DriftConfig::default().with_column("x", Some(method), None));
         group.bench_function(BenchmarkId::new("numeric", method.name()), |b| {
             b.iter(|| drift.compare(std::slice::from_ref(&rb), std::slice::from_ref(&cb)))
         });
     }
-    let chi = DataDrift::new(DriftOptions::default().with_column("s", Some(DriftMethod::ChiSquare), None));
+    let chi = DataDrift::new(DriftConfig::default().with_column("s", Some(DriftMethod::ChiSquare), None));
     group.bench_function(BenchmarkId::new("categorical", "chisquare"), |b| {
         b.iter(|| chi.compare(std::slice::from_ref(&rb), std::slice::from_ref(&cb)))
     });

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group};
-use mlops_core::{ObjectStoreRegistry, Package, PackageBuilder, Registry, VersionSelector};
+use mlops_core::{Package, PackageBuilder, Registry, StoreRegistry, VersionSelector};
 
 const WEIGHTS_FLOATS: usize = 10 * 1024 * 1024 / 4;
 
@@ -15,15 +15,15 @@ fn package(floats: usize) -> Option<Package> {
     PackageBuilder::new("bench").ok()?.weights(weights).ok()?.build().ok()
 }
 
-fn backends() -> Vec<(&'static str, ObjectStoreRegistry, Option<tempfile::TempDir>)> {
+fn backends() -> Vec<(&'static str, StoreRegistry, Option<tempfile::TempDir>)> {
     let mut out = Vec::new();
     if let Ok(dir) = tempfile::tempdir()
-        && let Ok(r) = ObjectStoreRegistry::local(dir.path())
+        && let Ok(r) = StoreRegistry::local(dir.path())
     {
         out.push(("local", r, Some(dir)));
     }
     if let (Ok(url), Ok(_)) = (std::env::var("MLOPS_TEST_S3_URL"), std::env::var("AWS_ENDPOINT"))
-        && let Ok(r) = ObjectStoreRegistry::from_url(&format!("{url}/bench-{}", std::process::id()))
+        && let Ok(r) = StoreRegistry::from_url(&format!("{url}/bench-{}", std::process::id()))
     {
         out.push(("s3", r, None));
     }

@@ -65,7 +65,7 @@ pub use package::{
 };
 pub use profile::{ColumnSummary, DataProfile, ItemCount};
 pub use registry::{
-    AliasEvent, AuditEntry, Cmp, Lineage, ObjectStoreRegistry, Registry, SearchQuery, Stage, StageEvent, VersionInfo,
+    AliasEvent, AuditEntry, Cmp, Lineage, Registry, SearchQuery, Stage, StageEvent, StoreRegistry, VersionInfo,
     VersionSelector,
 };
 pub use signature::{FieldConstraints, FieldSpec, NumericRange, Signature};

@@ -130,7 +130,7 @@ async fn package_directory_round_trip() {
     p.write_to(&store, &prefix).await.unwrap();
     let back = Package::read_from(&store, &prefix).await.unwrap();
     assert_eq!(back.digest(), p.digest());
-    assert_eq!(back.signature(), p.signature());
+    assert_eq!(back.package_signature(), p.package_signature());
     std::fs::write(dir.path().join("pkg/weights.safetensors"), b"tampered").unwrap();
     assert!(matches!(
         Package::read_from(&store, &prefix).await,

@@ -44,11 +44,11 @@ conformance!(
 fn from_url_opens_local_directories_and_refuses_unknown_schemes() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("file://{}", dir.path().join("reg").display());
-    assert!(mlops_core::ObjectStoreRegistry::from_url(&url).is_ok());
+    assert!(mlops_core::StoreRegistry::from_url(&url).is_ok());
     assert!(dir.path().join("reg").is_dir());
     assert!(matches!(
-        mlops_core::ObjectStoreRegistry::from_url("ftp://x/y"),
+        mlops_core::StoreRegistry::from_url("ftp://x/y"),
         Err(mlops_core::Error::NotImplemented { .. })
     ));
-    assert!(mlops_core::ObjectStoreRegistry::from_url("not a url").is_err());
+    assert!(mlops_core::StoreRegistry::from_url("not a url").is_err());
 }

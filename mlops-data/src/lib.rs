@@ -9,7 +9,7 @@
 //! ```
 //! use std::sync::Arc;
 //! use arrow_array::{Float64Array, RecordBatch, StringArray};
-//! use mlops_data::{infer_signature, validate_batch, InferOptions, ProfileConfig, Profiler};
+//! use mlops_data::{infer_signature, validate_batch, InferConfig, ProfileConfig, Profiler};
 //!
 //! let batch = |xs: Vec<f64>, cities: Vec<&str>| {
 //!     RecordBatch::try_from_iter([
@@ -27,7 +27,7 @@
 //! assert_eq!((x.count, x.min, x.max, x.mean), (4, Some(1.0), Some(4.0), Some(2.5)));
 //!
 //! // Rules inferred from the profile catch bad data.
-//! let rules = infer_signature(&whole, &InferOptions::default())?;
+//! let rules = infer_signature(&whole, &InferConfig::default())?;
 //! let report = validate_batch(&rules, &batch(vec![2.0, 900.0], vec!["rome", "paris"])?);
 //! assert_eq!(report.violations.len(), 2); // 900 is out of range, "paris" is unknown
 //!
@@ -99,9 +99,9 @@ pub use profiler::Profiler;
 pub use store::store_for_url;
 pub use transform::{
     CategoryOrder, FillValue, FittedPipeline, FittedStep, FittedTransform, Impute, ImputeStrategy, MinMax,
-    OTHER_CATEGORY, OneHot, OneHotOptions, Ordinal, OrdinalOptions, Standardize, StdDev, TRANSFORM_FORMAT_VERSION,
+    OTHER_CATEGORY, OneHot, OneHotConfig, Ordinal, OrdinalConfig, Standardize, StdDev, TRANSFORM_FORMAT_VERSION,
     TransformPipeline, TransformSpec, TransformStep, UnseenCategory, UnseenCode,
 };
 pub use validate::{
-    InferOptions, RuleKind, ValidationReport, Violation, infer_signature, validate_batch, validate_profile,
+    InferConfig, RuleKind, ValidationReport, Violation, infer_signature, validate_batch, validate_profile,
 };

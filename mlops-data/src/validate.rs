@@ -22,7 +22,7 @@ use crate::{Error, Result};
 /// How strict inferred rules are.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
-pub struct InferOptions {
+pub struct InferConfig {
     /// Numeric ranges are widened on each side by this share of the observed span
     /// (of `|value|` for a constant column). Default 0.1.
     pub range_tolerance: f64,
@@ -33,9 +33,9 @@ pub struct InferOptions {
     pub max_categories: usize,
 }
 
-impl Default for InferOptions {
+impl Default for InferConfig {
     fn default() -> Self {
-        InferOptions {
+        InferConfig {
             range_tolerance: 0.1,
             null_tolerance: 0.05,
             max_categories: 50,
@@ -43,7 +43,7 @@ impl Default for InferOptions {
     }
 }
 
-impl InferOptions {
+impl InferConfig {
     /// Sets the range tolerance.
     pub fn with_range_tolerance(mut self, t: f64) -> Self {
         self.range_tolerance = t;
@@ -64,7 +64,7 @@ impl InferOptions {
 }
 
 /// Infers a signature with value constraints from a profile.
-pub fn infer_signature(profile: &Profile, options: &InferOptions) -> Result<Signature> {
+pub fn infer_signature(profile: &Profile, options: &InferConfig) -> Result<Signature> {
     if !(options.range_tolerance >= 0.0 && options.null_tolerance >= 0.0) {
         return Err(Error::invalid_input(
             "inference options",

@@ -16,7 +16,7 @@ use arrow_schema::{DataType, Schema};
 use common::{arc, batch, expected};
 use mlops_data::{
     CategoryOrder, Error, FillValue, FittedPipeline, FittedTransform, Impute, ImputeStrategy, MinMax, OneHot,
-    OneHotOptions, Ordinal, OrdinalOptions, Standardize, StdDev, TRANSFORM_FORMAT_VERSION, TransformPipeline,
+    OneHotConfig, Ordinal, OrdinalConfig, Standardize, StdDev, TRANSFORM_FORMAT_VERSION, TransformPipeline,
     TransformSpec, UnseenCategory, UnseenCode,
 };
 use serde_json::Value;
@@ -223,7 +223,7 @@ fn one_hot_matches_sklearn_one_hot_encoder() {
     let f = fixtures();
     let (train, test) = (data("train"), data("test"));
     for case in f["one_hot"].as_array().unwrap() {
-        let mut options = OneHotOptions::default();
+        let mut options = OneHotConfig::default();
         options = match case["handle_unknown"].as_str().unwrap() {
             "ignore" => options.with_unseen(UnseenCategory::Ignore),
             "infrequent_if_exist" => options.with_unseen(UnseenCategory::Infrequent),
@@ -270,7 +270,7 @@ fn ordinal_matches_sklearn_ordinal_encoder() {
     let enc = Ordinal::fit(
         "city",
         &[col(&train, "city")],
-        &OrdinalOptions::default().with_unseen(unseen),
+        &OrdinalConfig::default().with_unseen(unseen),
     )
     .unwrap();
     let cats: Vec<String> = serde_json::from_value(case["categories"].clone()).unwrap();
@@ -352,8 +352,8 @@ fn every_string_flavour_fits_and_transforms_identically() {
     let test = data("test");
     let tr = col(&train, "city").as_string::<i32>().clone();
     let te = col(&test, "city").as_string::<i32>().clone();
-    let one_hot = OneHotOptions::default().with_unseen(UnseenCategory::Infrequent);
-    let ordinal = OrdinalOptions::default().with_unseen(UnseenCode::Code(-1));
+    let one_hot = OneHotConfig::default().with_unseen(UnseenCategory::Infrequent);
+    let ordinal = OrdinalConfig::default().with_unseen(UnseenCode::Code(-1));
     let r_hot = OneHot::fit("city", &[&tr], &one_hot).unwrap();
     let r_ord = Ordinal::fit("city", &[&tr], &ordinal).unwrap();
     let r_imp = Impute::fit("city", &[&tr], &ImputeStrategy::MostFrequent).unwrap();
@@ -388,11 +388,11 @@ fn dictionary_with_null_keys_and_null_values_reads_as_missing() {
     builder.append_value("b");
     builder.append_value("a");
     let dict = builder.finish();
-    let enc = Ordinal::fit("d", &[&dict], &OrdinalOptions::default()).unwrap();
+    let enc = Ordinal::fit("d", &[&dict], &OrdinalConfig::default()).unwrap();
     assert_eq!(enc.categories(), ["a", "b"]);
     let codes = enc.transform("d", &dict).unwrap();
     assert_eq!(codes.iter().collect::<Vec<_>>(), [Some(0), None, Some(1), Some(0)]);
-    let hot = OneHot::fit("d", &[&dict], &OneHotOptions::default()).unwrap();
+    let hot = OneHot::fit("d", &[&dict], &OneHotConfig::default()).unwrap();
     assert_eq!(
         rows(&hot.transform("d", &dict).unwrap()),
         [[1.0, 0.0], [0.0, 0.0], [0.0, 1.0], [1.0, 0.0]]
@@ -402,11 +402,11 @@ fn dictionary_with_null_keys_and_null_values_reads_as_missing() {
 #[test]
 fn integer_and_boolean_categories_are_read_as_text() {
     let a = Int64Array::from(vec![Some(10), Some(2), None, Some(10)]);
-    let enc = OneHot::fit("zip", &[&a], &OneHotOptions::default()).unwrap();
+    let enc = OneHot::fit("zip", &[&a], &OneHotConfig::default()).unwrap();
     // Lexical order of the text, as sklearn orders strings.
     assert_eq!(enc.feature_names("zip"), ["zip=10", "zip=2"]);
     let b = arrow_array::BooleanArray::from(vec![true, false, true]);
-    let enc = Ordinal::fit("flag", &[&b], &OrdinalOptions::default()).unwrap();
+    let enc = Ordinal::fit("flag", &[&b], &OrdinalConfig::default()).unwrap();
     assert_eq!(enc.categories(), ["false", "true"]);
 }
 
@@ -424,7 +424,7 @@ fn fitting_over_many_batches_equals_fitting_over_one() {
         .step("city", TransformSpec::impute(ImputeStrategy::MostFrequent))
         .step(
             "city",
-            TransformSpec::one_hot(OneHotOptions::default().with_order(CategoryOrder::Frequency)),
+            TransformSpec::one_hot(OneHotConfig::default().with_order(CategoryOrder::Frequency)),
         );
     let whole = spec.fit_batch(&train).unwrap();
     let split = spec.fit(&parts).unwrap();
@@ -487,7 +487,7 @@ fn null_strings_are_missing_not_unseen() {
         UnseenCategory::Ignore,
         UnseenCategory::Infrequent,
     ] {
-        let enc = OneHot::fit("s", &[&train], &OneHotOptions::default().with_unseen(unseen)).unwrap();
+        let enc = OneHot::fit("s", &[&train], &OneHotConfig::default().with_unseen(unseen)).unwrap();
         assert_eq!(enc.categories(), ["a", "b"], "null is never a category");
         let out = rows(&enc.transform("s", &test).unwrap());
         assert!(out[0].iter().all(|&x| x == 0.0), "{unseen:?}: null row is all zeros");
@@ -499,7 +499,7 @@ fn null_strings_are_missing_not_unseen() {
             "s",
             TransformSpec::impute(ImputeStrategy::ConstantText("missing".into())),
         )
-        .step("s", TransformSpec::one_hot(OneHotOptions::default()))
+        .step("s", TransformSpec::one_hot(OneHotConfig::default()))
         .fit_batch(&batch(vec![("s", arc(train))]))
         .unwrap();
     let out = fitted.transform(&batch(vec![("s", arc(test))])).unwrap();
@@ -528,7 +528,7 @@ fn frequency_order_and_max_categories() {
     let enc = OneHot::fit(
         "x",
         &[&a],
-        &OneHotOptions::default().with_order(CategoryOrder::Frequency),
+        &OneHotConfig::default().with_order(CategoryOrder::Frequency),
     )
     .unwrap();
     assert_eq!(enc.categories(), ["c", "b", "a", "d"]);
@@ -536,7 +536,7 @@ fn frequency_order_and_max_categories() {
     let ord = Ordinal::fit(
         "x",
         &[&a],
-        &OrdinalOptions::default().with_order(CategoryOrder::Frequency),
+        &OrdinalConfig::default().with_order(CategoryOrder::Frequency),
     )
     .unwrap();
     assert_eq!(ord.code("c"), Some(0));
@@ -547,7 +547,7 @@ fn frequency_order_and_max_categories() {
     let enc = OneHot::fit(
         "x",
         &[&a],
-        &OneHotOptions::default()
+        &OneHotConfig::default()
             .with_max_categories(2)
             .with_unseen(UnseenCategory::Ignore),
     )
@@ -557,7 +557,7 @@ fn frequency_order_and_max_categories() {
     let enc = OneHot::fit(
         "x",
         &[&a],
-        &OneHotOptions::default()
+        &OneHotConfig::default()
             .with_max_categories(2)
             .with_unseen(UnseenCategory::Infrequent),
     )
@@ -568,7 +568,7 @@ fn frequency_order_and_max_categories() {
     let enc = OneHot::fit(
         "x",
         &[&a],
-        &OneHotOptions::default().with_unseen(UnseenCategory::Infrequent),
+        &OneHotConfig::default().with_unseen(UnseenCategory::Infrequent),
     )
     .unwrap();
     assert_eq!(enc.feature_names("x"), ["x=a", "x=b", "x=c", "x=d", "x=__other__"]);
@@ -576,7 +576,7 @@ fn frequency_order_and_max_categories() {
     let enc = OneHot::fit(
         "x",
         &[&a],
-        &OneHotOptions::default()
+        &OneHotConfig::default()
             .with_max_categories(1)
             .with_unseen(UnseenCategory::Infrequent),
     )
@@ -605,7 +605,7 @@ fn full_pipeline() -> TransformPipeline {
         .step(
             "city",
             TransformSpec::one_hot(
-                OneHotOptions::default()
+                OneHotConfig::default()
                     .with_max_categories(3)
                     .with_unseen(UnseenCategory::Infrequent),
             ),
@@ -685,7 +685,7 @@ fn json_round_trip_is_bit_identical() {
     let ord = TransformPipeline::new()
         .step(
             "city",
-            TransformSpec::ordinal(OrdinalOptions::default().with_unseen(UnseenCode::Code(-1))),
+            TransformSpec::ordinal(OrdinalConfig::default().with_unseen(UnseenCode::Code(-1))),
         )
         .fit_batch(&train)
         .unwrap();
@@ -814,8 +814,8 @@ fn missing_columns_are_schema_mismatches() {
     }
     // A column consumed by one-hot is gone for later steps.
     let spec = TransformPipeline::new()
-        .step("city", TransformSpec::one_hot(OneHotOptions::default()))
-        .step("city", TransformSpec::ordinal(OrdinalOptions::default()));
+        .step("city", TransformSpec::one_hot(OneHotConfig::default()))
+        .step("city", TransformSpec::ordinal(OrdinalConfig::default()));
     assert!(matches!(spec.fit_batch(&train), Err(Error::SchemaMismatch { .. })));
     // At serving time.
     let fitted = TransformPipeline::new()
@@ -867,11 +867,11 @@ fn wrong_types_are_type_mismatches() {
         "mixed",
     );
     is_mismatch(
-        OneHot::fit("c", &[&numbers], &OneHotOptions::default()).map(drop),
+        OneHot::fit("c", &[&numbers], &OneHotConfig::default()).map(drop),
         "one-hot floats",
     );
     is_mismatch(
-        Ordinal::fit("c", &[&dates], &OrdinalOptions::default()).map(drop),
+        Ordinal::fit("c", &[&dates], &OrdinalConfig::default()).map(drop),
         "ordinal dates",
     );
     // Fitted on numbers, served strings (and the reverse).
@@ -910,11 +910,11 @@ fn nothing_to_fit_on_is_not_enough_data() {
         assert_eq!(f64s(&c.transform("c", a).unwrap()).null_count(), 0);
     }
     assert!(matches!(
-        OneHot::fit("c", &[&null_strings], &OneHotOptions::default()),
+        OneHot::fit("c", &[&null_strings], &OneHotConfig::default()),
         Err(Error::NotEnoughData { .. })
     ));
     assert!(matches!(
-        Ordinal::fit("c", &[&null_strings], &OrdinalOptions::default()),
+        Ordinal::fit("c", &[&null_strings], &OrdinalConfig::default()),
         Err(Error::NotEnoughData { .. })
     ));
     assert!(matches!(
@@ -934,8 +934,8 @@ fn nothing_to_fit_on_is_not_enough_data() {
 fn unseen_categories_under_error_policy_name_column_row_and_value() {
     let train = StringArray::from(vec!["rome", "oslo"]);
     let test = StringArray::from(vec!["oslo", "tokyo"]);
-    let hot = OneHot::fit("city", &[&train], &OneHotOptions::default()).unwrap();
-    let ord = Ordinal::fit("city", &[&train], &OrdinalOptions::default()).unwrap();
+    let hot = OneHot::fit("city", &[&train], &OneHotConfig::default()).unwrap();
+    let ord = Ordinal::fit("city", &[&train], &OrdinalConfig::default()).unwrap();
     for r in [
         hot.transform("city", &test).map(drop),
         ord.transform("city", &test).map(drop),
@@ -956,14 +956,14 @@ fn bad_options_are_invalid_input() {
     let invalid =
         |r: Result<(), Error>, ctx: &str| assert!(matches!(r, Err(Error::InvalidInput { .. })), "{ctx}: {r:?}");
     invalid(
-        OneHot::fit("c", &[&a], &OneHotOptions::default().with_max_categories(2)).map(drop),
+        OneHot::fit("c", &[&a], &OneHotConfig::default().with_max_categories(2)).map(drop),
         "max_categories with unseen = error",
     );
     invalid(
         OneHot::fit(
             "c",
             &[&a],
-            &OneHotOptions::default()
+            &OneHotConfig::default()
                 .with_max_categories(0)
                 .with_unseen(UnseenCategory::Ignore),
         )
@@ -975,13 +975,13 @@ fn bad_options_are_invalid_input() {
         OneHot::fit(
             "c",
             &[&other],
-            &OneHotOptions::default().with_unseen(UnseenCategory::Infrequent),
+            &OneHotConfig::default().with_unseen(UnseenCategory::Infrequent),
         )
         .map(drop),
         "__other__ category",
     );
     invalid(
-        Ordinal::fit("c", &[&a], &OrdinalOptions::default().with_unseen(UnseenCode::Code(2))).map(drop),
+        Ordinal::fit("c", &[&a], &OrdinalConfig::default().with_unseen(UnseenCode::Code(2))).map(drop),
         "colliding unseen code",
     );
     let x = Float64Array::from(vec![1.0]);
@@ -1015,7 +1015,7 @@ fn clashing_output_names_are_schema_mismatches() {
         ("city=rome", arc(Float64Array::from(vec![1.0]))),
     ]);
     let r = TransformPipeline::new()
-        .step("city", TransformSpec::one_hot(OneHotOptions::default()))
+        .step("city", TransformSpec::one_hot(OneHotConfig::default()))
         .fit_batch(&b);
     assert!(matches!(r, Err(Error::SchemaMismatch { .. })), "{r:?}");
 }
@@ -1077,7 +1077,7 @@ mod properties {
             let fitted = TransformPipeline::new()
                 .step("x", TransformSpec::standardize())
                 .step("x", TransformSpec::impute(ImputeStrategy::Mean))
-                .step("c", TransformSpec::one_hot(OneHotOptions::default().with_unseen(UnseenCategory::Infrequent)))
+                .step("c", TransformSpec::one_hot(OneHotConfig::default().with_unseen(UnseenCategory::Infrequent)))
                 .fit_batch(&train)
                 .unwrap();
             let restored = FittedPipeline::from_json(&fitted.to_json().unwrap()).unwrap();

@@ -7,7 +7,7 @@ use arrow_array::{Float64Array, Int64Array, RecordBatch, StringArray};
 use common::{arc, batch, fixture};
 use mlops_core::Signature;
 use mlops_data::{
-    InferOptions, ParquetProfiler, ProfileConfig, Profiler, RuleKind, infer_signature, validate_batch, validate_profile,
+    InferConfig, ParquetProfiler, ProfileConfig, Profiler, RuleKind, infer_signature, validate_batch, validate_profile,
 };
 
 fn training() -> mlops_data::Profile {
@@ -18,7 +18,7 @@ fn training() -> mlops_data::Profile {
 
 #[test]
 fn inferred_rules_describe_the_training_data() {
-    let sig = infer_signature(&training(), &InferOptions::default()).unwrap();
+    let sig = infer_signature(&training(), &InferConfig::default()).unwrap();
     let s = sig.field("s").unwrap();
     assert!(s.nullable);
     let allowed = s.constraints.allowed_values.as_ref().unwrap();
@@ -55,7 +55,7 @@ fn serving_batch(u8s: Vec<Option<i64>>, s: Vec<Option<&str>>, f32s: Vec<f64>) ->
 
 #[test]
 fn batch_violations_list_every_rule_with_counts_and_examples() {
-    let sig = infer_signature(&training(), &InferOptions::default()).unwrap();
+    let sig = infer_signature(&training(), &InferConfig::default()).unwrap();
     let sig = Signature::new(
         sig.fields
             .into_iter()
@@ -109,7 +109,7 @@ fn batch_violations_list_every_rule_with_counts_and_examples() {
 
 #[test]
 fn drifted_profile_is_caught_without_raw_data() {
-    let sig = infer_signature(&training(), &InferOptions::default()).unwrap();
+    let sig = infer_signature(&training(), &InferConfig::default()).unwrap();
     let sig = Signature::new(
         sig.fields
             .into_iter()

@@ -22,13 +22,13 @@
 //! ```
 //! use std::sync::Arc;
 //! use arrow_array::{ArrayRef, Float64Array, RecordBatch};
-//! use mlops_monitor::drift::{DataDrift, DriftOptions};
+//! use mlops_monitor::drift::{DataDrift, DriftConfig};
 //!
 //! let batch = |shift: f64| RecordBatch::try_from_iter([(
 //!     "x",
 //!     Arc::new(Float64Array::from_iter_values((0..500).map(|i| (i % 50) as f64 + shift))) as ArrayRef,
 //! )]);
-//! let report = DataDrift::new(DriftOptions::default()).compare(&[batch(0.0)?], &[batch(10.0)?])?;
+//! let report = DataDrift::new(DriftConfig::default()).compare(&[batch(0.0)?], &[batch(10.0)?])?;
 //! let x = report.column("x").unwrap();
 //! assert_eq!(x.method, "ks"); // n ≤ 1000, numeric, many unique values
 //! assert!(x.drifted && report.dataset_drift);

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use arrow_array::{ArrayRef, BooleanArray, Float64Array, Int64Array, ListArray, RecordBatch, StringArray};
-use mlops_monitor::drift::{ColumnStatus, Correction, DataDrift, DriftMethod, DriftOptions};
+use mlops_monitor::drift::{ColumnStatus, Correction, DataDrift, DriftConfig, DriftMethod};
 
 fn batch(columns: Vec<(&str, ArrayRef)>) -> RecordBatch {
     RecordBatch::try_from_iter(columns).unwrap()
@@ -104,7 +104,7 @@ fn shifted_columns_drift_and_the_share_decides_the_dataset() {
     assert!(r.column("a").unwrap().drifted && !r.column("b").unwrap().drifted);
     assert!((r.drift_share - 1.0 / 3.0).abs() < 1e-15);
     assert!(!r.dataset_drift);
-    let strict = DataDrift::new(DriftOptions::default().with_drift_share(0.3))
+    let strict = DataDrift::new(DriftConfig::default().with_drift_share(0.3))
         .compare(&[reference], &[current])
         .unwrap();
     assert!(strict.dataset_drift);
@@ -182,17 +182,17 @@ fn overrides_and_corrections() {
         )
     };
     let base = DataDrift::default().compare(&[mk(0.0)], &[mk(25.0)]).unwrap();
-    let bonf = DataDrift::new(DriftOptions::default().with_correction(Correction::Bonferroni))
+    let bonf = DataDrift::new(DriftConfig::default().with_correction(Correction::Bonferroni))
         .compare(&[mk(0.0)], &[mk(25.0)])
         .unwrap();
-    let bh = DataDrift::new(DriftOptions::default().with_correction(Correction::BenjaminiHochberg))
+    let bh = DataDrift::new(DriftConfig::default().with_correction(Correction::BenjaminiHochberg))
         .compare(&[mk(0.0)], &[mk(25.0)])
         .unwrap();
     assert!(bonf.columns.iter().all(|c| (c.threshold - 0.005).abs() < 1e-15));
     assert!(bonf.number_of_drifted_columns <= base.number_of_drifted_columns);
     assert!(bh.number_of_drifted_columns <= base.number_of_drifted_columns);
     assert!(bh.number_of_drifted_columns >= bonf.number_of_drifted_columns);
-    let psi = DataDrift::new(DriftOptions::default().with_column("c0", Some(DriftMethod::Psi), Some(0.2)))
+    let psi = DataDrift::new(DriftConfig::default().with_column("c0", Some(DriftMethod::Psi), Some(0.2)))
         .compare(&[mk(0.0)], &[mk(25.0)])
         .unwrap();
     let c0 = psi.column("c0").unwrap();
@@ -205,7 +205,7 @@ fn overrides_and_corrections() {
         DriftMethod::CramerVonMises,
         DriftMethod::Ks,
     ] {
-        let r = DataDrift::new(DriftOptions::default().with_method(method))
+        let r = DataDrift::new(DriftConfig::default().with_method(method))
             .compare(&[mk(0.0)], &[mk(300.0)])
             .unwrap();
         assert!(

@@ -7,7 +7,7 @@ use arrow_array::{ArrayRef, Float64Array, RecordBatch, StringArray};
 use mlops_data::{Profile, ProfileConfig, Profiler};
 use mlops_monitor::drift::from_profiles::{ProfileMethod, compare_profiles};
 use mlops_monitor::drift::methods::wasserstein::normed_wasserstein;
-use mlops_monitor::drift::{DataDrift, DriftMethod, DriftOptions};
+use mlops_monitor::drift::{DataDrift, DriftConfig, DriftMethod};
 
 fn data(n: usize, shift: f64, seed: u64) -> (Vec<f64>, Vec<String>) {
     let mut s = seed;
@@ -77,7 +77,7 @@ fn sketch_results_stay_within_their_bounds() {
     let chi = compare_profiles(&rp, &cp, Some(ProfileMethod::ChiSquare));
     let c = chi.iter().find(|c| c.name == "c").unwrap();
     assert!(c.exact && c.error_bound == Some(0.0));
-    let raw = DataDrift::new(DriftOptions::default().with_column("c", Some(DriftMethod::ChiSquare), None))
+    let raw = DataDrift::new(DriftConfig::default().with_column("c", Some(DriftMethod::ChiSquare), None))
         .compare(&[rb], &[cb])
         .unwrap();
     let rc = raw.column("c").unwrap();

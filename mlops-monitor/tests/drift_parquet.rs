@@ -14,7 +14,7 @@ use arrow_array::{
     LargeStringArray, RecordBatch, StringArray, StringViewArray,
 };
 use mlops_core::Error;
-use mlops_monitor::drift::{ColumnStatus, DataDrift, DriftOptions, DriftReport};
+use mlops_monitor::drift::{ColumnStatus, DataDrift, DriftConfig, DriftReport};
 use parquet::arrow::ArrowWriter;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::file::properties::WriterProperties;
@@ -92,7 +92,7 @@ fn column_wise_reads_match_in_memory_comparison_on_the_evidently_fixtures() {
             fixture(&format!("evidently_{case}_reference.parquet")),
             fixture(&format!("evidently_{case}_current.parquet")),
         );
-        let drift = DataDrift::new(DriftOptions::default());
+        let drift = DataDrift::new(DriftConfig::default());
         let in_memory = drift.compare(&read(&r), &read(&c)).unwrap();
         let column_wise = drift.compare_parquet(&r, &c).unwrap();
         assert_same(&in_memory, &column_wise, case);

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use arrow_array::RecordBatch;
-use mlops_monitor::drift::{ColumnStatus, DataDrift, DriftMethod, DriftOptions};
+use mlops_monitor::drift::{ColumnStatus, DataDrift, DriftConfig, DriftMethod};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use serde_json::Value;
 
@@ -63,7 +63,7 @@ fn default_preset_matches_evidently() {
     for (case, data) in fx["cases"].as_object().unwrap() {
         let r = read(data["reference_file"].as_str().unwrap());
         let c = read(data["current_file"].as_str().unwrap());
-        let report = DataDrift::new(DriftOptions::default()).compare(&r, &c).unwrap();
+        let report = DataDrift::new(DriftConfig::default()).compare(&r, &c).unwrap();
         let expected = &data["default"];
         for (name, e) in expected["columns"].as_object().unwrap() {
             let ours = report.column(name).unwrap_or_else(|| panic!("{case}.{name} missing"));
@@ -131,7 +131,7 @@ fn every_explicit_method_matches_evidently() {
                 if e.get("drift_score").is_none() {
                     continue; // Evidently raised for this combination (recorded in the fixture).
                 }
-                let report = DataDrift::new(DriftOptions::default().with_column(name, Some(m), None))
+                let report = DataDrift::new(DriftConfig::default().with_column(name, Some(m), None))
                     .compare(&r, &c)
                     .unwrap();
                 let ours = report.column(name).unwrap();

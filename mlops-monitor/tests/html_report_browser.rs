@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use arrow_array::{ArrayRef, Float64Array, RecordBatch, StringArray};
-use mlops_monitor::drift::{DataDrift, DriftOptions, html};
+use mlops_monitor::drift::{DataDrift, DriftConfig, html};
 
 fn batches(shift: f64, n: usize, cats: &[&str]) -> Vec<RecordBatch> {
     let x: Vec<f64> = (0..n).map(|i| ((i * 7919) % 1000) as f64 / 100.0 + shift).collect();
@@ -40,7 +40,7 @@ fn report_renders_in_headless_chromium_without_console_errors() {
     }
     let browser = chromium()
         .expect("Chromium is needed for this test (Debian: apt-get install chromium), or set MLOPS_SKIP_BROWSER=1");
-    let report = DataDrift::new(DriftOptions::default())
+    let report = DataDrift::new(DriftConfig::default())
         .compare(
             &batches(0.0, 600, &["a", "b", "c"]),
             &batches(2.5, 500, &["a", "b", "d", "d"]),

@@ -177,7 +177,7 @@ impl ModelPackage for Package {
         self.manifest_bytes.clone()
     }
 
-    fn signature(&self) -> Option<&PackageSignature> {
+    fn package_signature(&self) -> Option<&PackageSignature> {
         self.signature.as_ref()
     }
 

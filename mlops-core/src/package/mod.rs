@@ -46,8 +46,9 @@ pub trait ModelPackage: Send + Sync + std::fmt::Debug {
     /// The manifest's canonical bytes.
     fn manifest_bytes(&self) -> Bytes;
 
-    /// The detached signature, if any.
-    fn signature(&self) -> Option<&PackageSignature>;
+    /// The detached Ed25519 signature over the package digest, if any (not to be
+    /// confused with [`input_signature`](Self::input_signature), the schema).
+    fn package_signature(&self) -> Option<&PackageSignature>;
 
     /// Names of the files the package holds.
     fn file_names(&self) -> Vec<String>;

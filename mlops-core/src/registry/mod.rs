@@ -1,4 +1,4 @@
-//! The [`Registry`] contract and [`ObjectStoreRegistry`], its implementation
+//! The [`Registry`] contract and [`StoreRegistry`], its implementation
 //! on plain object storage.
 
 mod records;
@@ -7,7 +7,7 @@ mod types;
 
 use async_trait::async_trait;
 
-pub use store::ObjectStoreRegistry;
+pub use store::StoreRegistry;
 pub use types::{AliasEvent, AuditEntry, Cmp, Lineage, SearchQuery, Stage, StageEvent, VersionInfo, VersionSelector};
 
 use crate::error::Result;

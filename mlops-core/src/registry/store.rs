@@ -1,4 +1,4 @@
-//! [`ObjectStoreRegistry`]: the registry over any `object_store` backend.
+//! [`StoreRegistry`]: the registry over any `object_store` backend.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -23,8 +23,8 @@ const MAX_ATTEMPTS: u32 = 10_000;
 
 /// A model registry on plain object storage: no database, no lock server.
 ///
-/// Local disk is the embedded default ([`ObjectStoreRegistry::local`]); S3,
-/// GCS and Azure work through [`ObjectStoreRegistry::from_url`] with the
+/// Local disk is the embedded default ([`StoreRegistry::local`]); S3,
+/// GCS and Azure work through [`StoreRegistry::from_url`] with the
 /// `aws`, `gcp` and `azure` features. Every mutation is a create-only write of
 /// an immutable record (see the layout in this module's source), so concurrent
 /// writers in any number of processes never receive the same version number,
@@ -33,10 +33,10 @@ const MAX_ATTEMPTS: u32 = 10_000;
 ///
 /// ```
 /// # tokio_test_block_on(async {
-/// use mlops_core::{ObjectStoreRegistry, PackageBuilder, Registry, VersionSelector};
+/// use mlops_core::{StoreRegistry, PackageBuilder, Registry, VersionSelector};
 ///
 /// let dir = tempfile::tempdir()?;
-/// let registry = ObjectStoreRegistry::local(dir.path())?.with_actor("alice");
+/// let registry = StoreRegistry::local(dir.path())?.with_actor("alice");
 /// let package = PackageBuilder::new("fraud")?.weights(mlops_core::testing::tiny_safetensors())?.build()?;
 /// let v = registry.register(&package).await?;
 /// registry.set_alias("fraud", "champion", v).await?;
@@ -49,7 +49,7 @@ const MAX_ATTEMPTS: u32 = 10_000;
 /// # }
 /// ```
 #[derive(Clone, Debug)]
-pub struct ObjectStoreRegistry {
+pub struct StoreRegistry {
     store: Arc<dyn ObjectStore>,
     layout: Layout,
     actor: String,
@@ -70,10 +70,10 @@ fn json<T: serde::Serialize>(value: &T, what: &str) -> Result<Bytes> {
         .map_err(|e| Error::serialization(what, e))
 }
 
-impl ObjectStoreRegistry {
+impl StoreRegistry {
     /// A registry rooted at `root` in `store`.
     pub fn new(store: Arc<dyn ObjectStore>, root: Path) -> Self {
-        ObjectStoreRegistry {
+        StoreRegistry {
             store,
             layout: Layout { root },
             actor: default_actor(),
@@ -443,12 +443,12 @@ fn current_alias(events: &[EventRecord]) -> Option<u64> {
 }
 
 #[async_trait]
-impl Registry for ObjectStoreRegistry {
+impl Registry for StoreRegistry {
     async fn register(&self, package: &dyn ModelPackage) -> Result<u64> {
         let name = package.name().to_owned();
         validate_name("model name", &name)?;
         if let Some(trusted) = &self.trusted {
-            let sig = package.signature().ok_or_else(|| Error::SignatureRejected {
+            let sig = package.package_signature().ok_or_else(|| Error::SignatureRejected {
                 reason: "the package is unsigned and signatures are required".into(),
             })?;
             trusted.verify(&package.digest(), sig)?;
@@ -472,7 +472,7 @@ impl Registry for ObjectStoreRegistry {
                 actor: self.actor.clone(),
                 manifest,
                 files: files.clone(),
-                signature: package.signature().cloned(),
+                signature: package.package_signature().cloned(),
                 metrics: package.manifest().metrics.clone(),
             };
             match self

@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use mlops_core::{
-    Cmp, Error, FileRole, ModelPackage, ObjectStoreRegistry, Package, PackageBuilder, PackageSigner, Registry,
-    SearchQuery, Stage, TrustedKeys, VersionSelector,
+    Cmp, Error, FileRole, ModelPackage, Package, PackageBuilder, PackageSigner, Registry, SearchQuery, Stage,
+    StoreRegistry, TrustedKeys, VersionSelector,
 };
 use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
@@ -17,8 +17,8 @@ pub struct Backend {
 }
 
 impl Backend {
-    pub fn registry(&self) -> ObjectStoreRegistry {
-        ObjectStoreRegistry::new(self.store.clone(), self.root.clone()).with_actor("tester")
+    pub fn registry(&self) -> StoreRegistry {
+        StoreRegistry::new(self.store.clone(), self.root.clone()).with_actor("tester")
     }
 }
 

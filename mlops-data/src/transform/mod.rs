@@ -7,7 +7,7 @@
 //! use arrow_array::types::Float64Type;
 //! use arrow_array::{Int64Array, RecordBatch, StringArray};
 //! use mlops_data::{
-//!     FittedPipeline, ImputeStrategy, OneHotOptions, TransformPipeline, TransformSpec, UnseenCategory,
+//!     FittedPipeline, ImputeStrategy, OneHotConfig, TransformPipeline, TransformSpec, UnseenCategory,
 //! };
 //!
 //! let train = RecordBatch::try_from_iter([
@@ -17,7 +17,7 @@
 //! let fitted = TransformPipeline::new()
 //!     .step("age", TransformSpec::impute(ImputeStrategy::Median))
 //!     .step("age", TransformSpec::standardize())
-//!     .step("city", TransformSpec::one_hot(OneHotOptions::default().with_unseen(UnseenCategory::Ignore)))
+//!     .step("city", TransformSpec::one_hot(OneHotConfig::default().with_unseen(UnseenCategory::Ignore)))
 //!     .fit_batch(&train)?;
 //!
 //! // Ship it inside the model package...
@@ -66,8 +66,8 @@ mod stats;
 pub use categories::CategoryOrder;
 pub use impute::{FillValue, Impute, ImputeStrategy};
 pub use min_max::MinMax;
-pub use one_hot::{OTHER_CATEGORY, OneHot, OneHotOptions, UnseenCategory};
-pub use ordinal::{Ordinal, OrdinalOptions, UnseenCode};
+pub use one_hot::{OTHER_CATEGORY, OneHot, OneHotConfig, UnseenCategory};
+pub use ordinal::{Ordinal, OrdinalConfig, UnseenCode};
 pub use pipeline::{FittedPipeline, FittedStep, TRANSFORM_FORMAT_VERSION, TransformPipeline, TransformStep};
 pub use spec::{FittedTransform, TransformSpec};
 pub use standardize::{Standardize, StdDev};

@@ -29,7 +29,7 @@ pub enum UnseenCategory {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
-pub struct OneHotOptions {
+pub struct OneHotConfig {
     /// Order of the indicator columns (lexical by default, as scikit-learn).
     #[serde(default)]
     pub order: CategoryOrder,
@@ -41,7 +41,7 @@ pub struct OneHotOptions {
     pub unseen: UnseenCategory,
 }
 
-impl OneHotOptions {
+impl OneHotConfig {
     /// Sets the column order.
     pub fn with_order(mut self, order: CategoryOrder) -> Self {
         self.order = order;
@@ -68,7 +68,7 @@ impl OneHotOptions {
 /// The categories are the distinct **non-null** strings of the column (null
 /// is never a category; scikit-learn would learn `None` as one). An all-null
 /// column is [`Error::NotEnoughData`]. The columns follow
-/// [`OneHotOptions::order`]: lexical by default, which is scikit-learn's order.
+/// [`OneHotConfig::order`]: lexical by default, which is scikit-learn's order.
 ///
 /// `max_categories = k` caps the output at `k` columns by keeping only the
 /// most frequent categories (ties at the cut-off broken as scikit-learn: the
@@ -137,7 +137,7 @@ impl OneHot {
     /// [`Error::InvalidInput`] for `max_categories = 0`, `max_categories`
     /// with [`UnseenCategory::Error`], or a learnt category named `__other__`
     /// alongside the `__other__` column.
-    pub fn fit(column: &str, arrays: &[&dyn Array], options: &OneHotOptions) -> Result<Self> {
+    pub fn fit(column: &str, arrays: &[&dyn Array], options: &OneHotConfig) -> Result<Self> {
         let location = || format!("column `{column}` (one_hot)");
         let counts = categories::count(arrays, column, "one_hot")?;
         let counts = match (options.max_categories, options.unseen) {

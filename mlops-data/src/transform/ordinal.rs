@@ -24,7 +24,7 @@ pub enum UnseenCode {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
-pub struct OrdinalOptions {
+pub struct OrdinalConfig {
     /// Which category gets code 0, 1, … (lexical by default, as scikit-learn).
     #[serde(default)]
     pub order: CategoryOrder,
@@ -33,7 +33,7 @@ pub struct OrdinalOptions {
     pub unseen: UnseenCode,
 }
 
-impl OrdinalOptions {
+impl OrdinalConfig {
     /// Sets the code order.
     pub fn with_order(mut self, order: CategoryOrder) -> Self {
         self.order = order;
@@ -52,7 +52,7 @@ impl OrdinalOptions {
 /// # Fitting
 ///
 /// The categories are the distinct **non-null** strings of the column,
-/// ordered by [`OrdinalOptions::order`] (lexical by default: the codes of
+/// ordered by [`OrdinalConfig::order`] (lexical by default: the codes of
 /// scikit-learn's `OrdinalEncoder`). An all-null column is
 /// [`Error::NotEnoughData`]; an [`UnseenCode::Code`] inside `0..n` is
 /// [`Error::InvalidInput`].
@@ -103,7 +103,7 @@ impl Ordinal {
     /// Errors: [`Error::TypeMismatch`] for a type that is not a string, integer
     /// or Boolean column; [`Error::NotEnoughData`] for no non-null value;
     /// [`Error::InvalidInput`] when the unseen code collides with a learnt code.
-    pub fn fit(column: &str, arrays: &[&dyn Array], options: &OrdinalOptions) -> Result<Self> {
+    pub fn fit(column: &str, arrays: &[&dyn Array], options: &OrdinalConfig) -> Result<Self> {
         let counts = categories::count(arrays, column, "ordinal")?;
         let categories: Vec<String> = categories::arrange(counts, options.order)
             .into_iter()

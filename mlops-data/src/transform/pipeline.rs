@@ -30,7 +30,7 @@ pub struct TransformStep {
 /// ```
 /// use std::sync::Arc;
 /// use arrow_array::{Float64Array, RecordBatch, StringArray};
-/// use mlops_data::{FittedPipeline, ImputeStrategy, OrdinalOptions, TransformPipeline, TransformSpec, UnseenCode};
+/// use mlops_data::{FittedPipeline, ImputeStrategy, OrdinalConfig, TransformPipeline, TransformSpec, UnseenCode};
 ///
 /// let train = RecordBatch::try_from_iter([
 ///     ("x", Arc::new(Float64Array::from(vec![Some(1.0), None, Some(3.0)])) as _),
@@ -39,7 +39,7 @@ pub struct TransformStep {
 /// let fitted = TransformPipeline::new()
 ///     .step("x", TransformSpec::impute(ImputeStrategy::Mean)) // null → 2.0
 ///     .step("x", TransformSpec::min_max())
-///     .step("grade", TransformSpec::ordinal(OrdinalOptions::default().with_unseen(UnseenCode::Code(-1))))
+///     .step("grade", TransformSpec::ordinal(OrdinalConfig::default().with_unseen(UnseenCode::Code(-1))))
 ///     .fit_batch(&train)?;
 /// let restored = FittedPipeline::from_json(&fitted.to_json()?)?;
 /// assert_eq!(restored.transform(&train)?, fitted.transform(&train)?);

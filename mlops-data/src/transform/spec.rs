@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 
 use super::impute::{FillValue, Impute, ImputeStrategy};
 use super::min_max::MinMax;
-use super::one_hot::{OneHot, OneHotOptions};
-use super::ordinal::{Ordinal, OrdinalOptions};
+use super::one_hot::{OneHot, OneHotConfig};
+use super::ordinal::{Ordinal, OrdinalConfig};
 use super::standardize::{Standardize, StdDev};
 use crate::Result;
 
@@ -46,9 +46,9 @@ pub enum TransformSpec {
         strategy: ImputeStrategy,
     },
     /// Learn a [`OneHot`].
-    OneHot(OneHotOptions),
+    OneHot(OneHotConfig),
     /// Learn an [`Ordinal`].
-    Ordinal(OrdinalOptions),
+    Ordinal(OrdinalConfig),
 }
 
 impl TransformSpec {
@@ -70,12 +70,12 @@ impl TransformSpec {
     }
 
     /// One-hot encoding with `options`.
-    pub fn one_hot(options: OneHotOptions) -> Self {
+    pub fn one_hot(options: OneHotConfig) -> Self {
         TransformSpec::OneHot(options)
     }
 
     /// Ordinal encoding with `options`.
-    pub fn ordinal(options: OrdinalOptions) -> Self {
+    pub fn ordinal(options: OrdinalConfig) -> Self {
         TransformSpec::Ordinal(options)
     }
 

@@ -20,4 +20,4 @@ pub use column::{BIN_ABOVE_UNIQUE, ColumnDrift, ColumnStatus, SharePlot};
 pub use correction::Correction;
 pub use data::{ColumnKind, ColumnSample};
 pub use methods::DriftMethod;
-pub use report::{ColumnOptions, DataDrift, DriftOptions, DriftReport};
+pub use report::{ColumnDriftConfig, DataDrift, DriftConfig, DriftReport};

@@ -137,7 +137,7 @@ impl DataDrift {
     /// ```
     /// use std::sync::Arc;
     /// use arrow_array::{ArrayRef, Float64Array, RecordBatch};
-    /// use mlops_monitor::drift::{DataDrift, DriftOptions};
+    /// use mlops_monitor::drift::{DataDrift, DriftConfig};
     /// use parquet::arrow::ArrowWriter;
     ///
     /// let dir = tempfile::tempdir()?;
@@ -148,7 +148,7 @@ impl DataDrift {
     ///     writer.write(&batch)?;
     ///     writer.close()?;
     /// }
-    /// let report = DataDrift::new(DriftOptions::default())
+    /// let report = DataDrift::new(DriftConfig::default())
     ///     .compare_parquet(dir.path().join("reference.parquet"), dir.path().join("current.parquet"))?;
     /// let x = report.column("x").unwrap();
     /// assert_eq!(x.method, "wasserstein"); // more than 1000 values, many unique

@@ -16,7 +16,7 @@ use mlops_core::{Error, Result};
 
 /// Per-column choice of method and threshold, overriding the defaults.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct ColumnOptions {
+pub struct ColumnDriftConfig {
     /// The method; `None` keeps the default selection.
     pub method: Option<DriftMethod>,
     /// The threshold; `None` keeps the method's default.
@@ -26,20 +26,20 @@ pub struct ColumnOptions {
 /// Options of a data drift comparison.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
-pub struct DriftOptions {
+pub struct DriftConfig {
     /// Share of drifted columns at which the data set counts as drifted (default 0.5).
     pub drift_share: f64,
     /// Multiple-testing correction (default none, as Evidently).
     pub correction: Correction,
     /// Overrides by column name.
-    pub columns: BTreeMap<String, ColumnOptions>,
+    pub columns: BTreeMap<String, ColumnDriftConfig>,
     /// Method for every column without an override (default: Evidently's selection).
     pub method: Option<DriftMethod>,
 }
 
-impl Default for DriftOptions {
+impl Default for DriftConfig {
     fn default() -> Self {
-        DriftOptions {
+        DriftConfig {
             drift_share: 0.5,
             correction: Correction::None,
             columns: BTreeMap::new(),
@@ -48,11 +48,11 @@ impl Default for DriftOptions {
     }
 }
 
-impl DriftOptions {
+impl DriftConfig {
     /// Overrides one column.
     pub fn with_column(mut self, name: &str, method: Option<DriftMethod>, threshold: Option<f64>) -> Self {
         self.columns
-            .insert(name.to_owned(), ColumnOptions { method, threshold });
+            .insert(name.to_owned(), ColumnDriftConfig { method, threshold });
         self
     }
 
@@ -118,7 +118,7 @@ impl DriftReport {
 /// data, or a column name that appears twice, is an error naming it.
 #[derive(Clone, Debug, Default)]
 pub struct DataDrift {
-    options: DriftOptions,
+    options: DriftConfig,
 }
 
 fn column_arrays(batches: &[RecordBatch], name: &str, side: &str) -> Result<Vec<ArrayRef>> {
@@ -150,7 +150,7 @@ pub(crate) fn require_unique_names(schema: &Schema, location: &str) -> Result<()
 
 impl DataDrift {
     /// A comparison with these options.
-    pub fn new(options: DriftOptions) -> Self {
+    pub fn new(options: DriftConfig) -> Self {
         DataDrift { options }
     }
 
@@ -200,7 +200,7 @@ impl DataDrift {
         if !(self.options.drift_share > 0.0 && self.options.drift_share <= 1.0) {
             return Err(Error::invalid_input(
                 "drift share",
-                "DriftOptions",
+                "DriftConfig",
                 self.options.drift_share.to_string(),
                 "a share in (0, 1]",
             ));

@@ -48,7 +48,7 @@ use mlops_core::{Error, LabelValue, PredictionEvent, PredictionSink, Result};
 
 pub use alerts::{Alert, AlertCallback, AlertPolicy, WatchedMetric};
 
-use crate::drift::{DataDrift, DriftOptions, DriftReport};
+use crate::drift::{DataDrift, DriftConfig, DriftReport};
 use crate::export::OperationalMetrics;
 use crate::online::{OnlineDetector, PageHinkley};
 use crate::performance::{JoinerConfig, Label, LabelJoiner, Metrics, Prediction, Task, WindowReport, WindowSpec};
@@ -72,7 +72,7 @@ pub struct MonitorConfig {
     /// Evaluate drift every this many new feature rows.
     pub drift_every_rows: usize,
     /// Drift options.
-    pub drift: DriftOptions,
+    pub drift: DriftConfig,
     /// Alert policies.
     pub policies: Vec<AlertPolicy>,
     /// Called for every alert.
@@ -100,7 +100,7 @@ impl Default for MonitorConfig {
             reference: None,
             max_buffered_rows: 50_000,
             drift_every_rows: 10_000,
-            drift: DriftOptions::default(),
+            drift: DriftConfig::default(),
             policies: Vec::new(),
             callbacks: Vec::new(),
         }
