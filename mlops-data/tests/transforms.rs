@@ -1058,7 +1058,8 @@ mod properties {
     use proptest::prelude::*;
 
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(64))]
+        // A fixed seed: every run draws the same cases (CI must not fail at random).
+        #![proptest_config(ProptestConfig { cases: 64, rng_seed: proptest::test_runner::RngSeed::Fixed(0x5eed_0002), ..ProptestConfig::default() })]
 
         /// Whatever the data, a restored pipeline gives the same bits.
         #[test]

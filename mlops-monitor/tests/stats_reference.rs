@@ -448,6 +448,77 @@ fn results_serialize() {
     assert_eq!(back, ad);
 }
 
+/// SciPy's interpolation range for k samples, from
+/// `fixtures/anderson_interpolation_range.json` (written by
+/// `fixtures/anderson_interpolation_range.py` with SciPy 1.17.1).
+#[derive(Deserialize)]
+struct InterpolationRange {
+    k: usize,
+    critical_min: f64,
+    critical_max: f64,
+    p_min: f64,
+    p_max: f64,
+}
+
+fn interpolation_range(k: usize) -> InterpolationRange {
+    #[derive(Deserialize)]
+    struct File {
+        ranges: Vec<InterpolationRange>,
+    }
+    let text = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/anderson_interpolation_range.json"),
+    )
+    .unwrap();
+    let file: File = serde_json::from_str(&text).unwrap();
+    file.ranges.into_iter().find(|r| r.k == k).unwrap()
+}
+
+/// The p-value SciPy's table gives, checked against what SciPy says about the table:
+/// capped or floored outside it, and inside it within the range of SciPy's
+/// least-squares fit, which reaches slightly past [0.001, 0.25] at the ends.
+fn check_anderson_p_value(r: &mlops_monitor::stats::AndersonResult, k: usize) -> Result<(), TestCaseError> {
+    let range = interpolation_range(k);
+    let (cmin, cmax) = (r.critical_values[0], r.critical_values[6]);
+    prop_assert!(
+        (cmin - range.critical_min).abs() < 1e-12 && (cmax - range.critical_max).abs() < 1e-12,
+        "{r:?}"
+    );
+    match r.p_value_bound {
+        PValueBound::Capped => prop_assert!(r.statistic < cmin && r.significance_level == 0.25, "{r:?}"),
+        PValueBound::Floored => prop_assert!(r.statistic > cmax && r.significance_level == 0.001, "{r:?}"),
+        PValueBound::Interpolated => {
+            prop_assert!((cmin..=cmax).contains(&r.statistic), "{r:?}");
+            let slack = 1e-12;
+            prop_assert!(
+                (range.p_min * (1.0 - slack)..=range.p_max * (1.0 + slack)).contains(&r.significance_level),
+                "{r:?} outside SciPy's interpolation range [{}, {}]",
+                range.p_min,
+                range.p_max
+            );
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn anderson_p_value_may_fall_just_below_the_table_like_scipy() {
+    // CI once failed here: a statistic just under the last critical value gets an
+    // interpolated p-value just under 0.001. SciPy 1.17.1 gives for these samples
+    // statistic 5.563564095308374, p-value 0.000999452288387009.
+    let a = [-0.4, 1.6];
+    let b = [1.8, 0.0, 4.0, 3.5, 3.7, 0.8];
+    let c = [3.8, 6.6, 5.3, 5.0, 5.5, 5.2, 7.0, 6.6, 4.0];
+    let r = anderson_ksamp(&[&a, &b, &c]).unwrap();
+    assert!((r.statistic - 5.563564095308374).abs() <= 1e-12 * 5.6, "{r:?}");
+    assert!(
+        (r.significance_level - 0.000999452288387009).abs() <= 1e-12 * 0.001,
+        "{r:?}"
+    );
+    assert_eq!(r.p_value_bound, PValueBound::Interpolated);
+    assert!(r.significance_level < 0.001);
+    check_anderson_p_value(&r, 3).unwrap();
+}
+
 /// Samples that are either continuous or integer-valued (many ties).
 fn sample(min_len: usize, max_len: usize) -> impl Strategy<Value = Vec<f64>> {
     prop_oneof![
@@ -457,12 +528,14 @@ fn sample(min_len: usize, max_len: usize) -> impl Strategy<Value = Vec<f64>> {
 }
 
 proptest! {
+    // A fixed seed: every run, in CI or here, draws the same cases. Change the seed
+    // by hand to explore others; a failure found that way becomes a named test.
     #![proptest_config(ProptestConfig {
         cases: 96,
         failure_persistence: None,
+        rng_seed: proptest::test_runner::RngSeed::Fixed(0x5eed_0003),
         ..ProptestConfig::default()
     })]
-
     #[test]
     fn ks_is_a_symmetric_probability(a in sample(1, 60), b in sample(1, 60)) {
         let ab = ks_2samp(&a, &b).unwrap();
@@ -487,12 +560,12 @@ proptest! {
     }
 
     #[test]
-    fn anderson_p_value_is_within_the_table(a in sample(2, 40), b in sample(2, 40), c in sample(2, 40)) {
+    fn anderson_p_value_is_within_scipys_range(a in sample(2, 40), b in sample(2, 40), c in sample(2, 40)) {
         // All-equal pooled data is rejected (SciPy raises); anything else must succeed.
         let all_equal = a.iter().chain(&b).all(|&v| v == a[0]);
         match anderson_ksamp(&[&a, &b]) {
             Ok(r) => {
-                prop_assert!((0.001..=0.25).contains(&r.significance_level), "{:?}", r);
+                check_anderson_p_value(&r, 2)?;
                 prop_assert!(r.statistic.is_finite());
                 let swapped = anderson_ksamp(&[&b, &a]).unwrap();
                 prop_assert!((r.statistic - swapped.statistic).abs() <= 1e-9 * r.statistic.abs().max(1.0));
@@ -500,7 +573,7 @@ proptest! {
             Err(e) => prop_assert!(all_equal, "{e}"),
         }
         if let Ok(r) = anderson_ksamp(&[&a, &b, &c]) {
-            prop_assert!((0.001..=0.25).contains(&r.significance_level), "{:?}", r);
+            check_anderson_p_value(&r, 3)?;
         }
     }
 }

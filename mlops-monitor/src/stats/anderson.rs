@@ -40,7 +40,9 @@ pub struct AndersonResult {
     pub statistic: f64,
     /// Critical values at [`ANDERSON_SIGNIFICANCE_LEVELS`].
     pub critical_values: [f64; 7],
-    /// Approximate p-value (SciPy's `pvalue` / `significance_level`), within `[0.001, 0.25]`.
+    /// Approximate p-value (SciPy's `pvalue` / `significance_level`): 0.25 or 0.001
+    /// outside the table; inside it, SciPy's least-squares fit, which can reach
+    /// slightly past those ends (0.000999 for three samples), exactly as SciPy.
     pub significance_level: f64,
     /// Whether `significance_level` was interpolated, capped at 0.25 or floored at 0.001.
     pub p_value_bound: PValueBound,
