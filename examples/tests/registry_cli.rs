@@ -203,64 +203,132 @@ fn concurrent_alias_moves_from_processes_keep_a_complete_history() {
 #[test]
 fn writers_killed_at_random_points_never_leave_a_half_visible_version() {
     let dir = tempfile::tempdir().unwrap();
-    let store = format!("file://{}", dir.path().join("reg").display());
-    // 2 MiB of weights so that a registration takes long enough to be interrupted.
-    let w = weights(dir.path(), "big.safetensors", 1 << 19, 0.5);
-    let w = w.to_str().unwrap().to_owned();
-    // Calibrate: kill points are spread over the whole duration of one registration, and past it.
-    let started = Instant::now();
-    stdout(&run(&store, &["register", "--name", "calibration", "--weights", &w]));
-    let mut span = started.elapsed().as_micros() as u64 * 6 / 5;
+    let reg = dir.path().join("reg");
+    let store = format!("file://{}", reg.display());
+    // 2 MiB of fresh weights per writer, so every writer really writes its blobs
+    // (identical content would already be stored and skip most of the writing).
+    let fresh_weights = |i: usize| {
+        let w = weights(dir.path(), &format!("w{i}.safetensors"), 1 << 19, i as f32);
+        w.to_str().unwrap().to_owned()
+    };
+    let spawn = |w: &str| {
+        Command::new(example("registry"))
+            .args(["--store", &store, "register", "--name", "crashy", "--weights", w])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    // Calibrate on one writer: most of a process's life is start-up and hashing, so
+    // find how long its writing to the store lasts.
+    let blobs = reg.join("blobs").join("sha256");
+    let w = fresh_weights(0);
+    let mut child = spawn(&w);
+    let (first_write, done) = watch_first_write(&mut child, &reg);
+    let first_write = first_write.expect("the calibration writer wrote to the store");
+    let write_span = (done - first_write).as_micros().max(1000) as u64;
     let mut rng = 0x2545_f491_4f6c_dd1du64;
-    let (mut killed, mut finished) = (0, 0);
+    // Run writers until 60 of them have been SIGKILLed while still running; writers that
+    // finish before their kill point are counted apart. Three kills in four are aimed at
+    // the writing phase: once the writer's first file appears, it gets a random delay
+    // within (a little more than) the calibrated write time. The fourth lands anywhere
+    // before that. Bounded in trials and time.
+    let (mut killed, mut killed_mid_write, mut finished) = (0, 0, 0);
     let deadline = Instant::now() + Duration::from_secs(240);
-    for trial in 0..60 {
+    let mut trial = 0;
+    while killed < 60 {
         assert!(
-            Instant::now() < deadline,
-            "crash test ran past its time bound at trial {trial}"
+            trial < 240 && Instant::now() < deadline,
+            "crash test ran past its bound at trial {trial} ({killed} killed, {finished} finished)"
         );
         rng ^= rng << 13;
         rng ^= rng >> 7;
         rng ^= rng << 17;
-        // Two thirds of the kills land in the first half of a registration (blob writes), the rest anywhere.
-        let window = if trial % 3 == 0 { span } else { span / 2 };
-        let delay = Duration::from_micros(rng % window.max(1));
-        let mut child = Command::new(example("registry"))
-            .args(["--store", &store, "register", "--name", "crashy", "--weights", &w])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        std::thread::sleep(delay);
+        let w = fresh_weights(trial + 1);
+        let files_before = count_files(&reg);
+        let mut child = spawn(&w);
+        if trial % 4 == 0 {
+            std::thread::sleep(Duration::from_micros(rng % (first_write.as_micros() as u64).max(1)));
+        } else {
+            wait_for_change(&mut child, &blobs, Duration::from_secs(20));
+            std::thread::sleep(Duration::from_micros(rng % (write_span * 6 / 5)));
+        }
         match child.try_wait().unwrap() {
-            // The machine's speed varies under load: keep the kill window near one registration's length.
-            Some(_) => {
-                finished += 1;
-                span = span * 4 / 5;
-            }
+            Some(_) => finished += 1,
             None => {
                 child.kill().unwrap(); // SIGKILL on Unix
+                child.wait().unwrap();
                 killed += 1;
-                span = span * 21 / 20;
+                // Something of the package (a staged temporary file, a blob, a record)
+                // reached the store before the kill: the writer died mid-write.
+                if count_files(&reg) != files_before {
+                    killed_mid_write += 1;
+                }
             }
         }
-        child.wait().unwrap();
-        if trial % 10 == 9 {
+        std::fs::remove_file(&w).unwrap();
+        trial += 1;
+        if trial % 10 == 0 {
             check_all_versions_load(&store, "crashy");
         }
     }
     assert!(
-        killed >= 10,
-        "only {killed} writers were killed mid-flight ({finished} finished)"
+        killed_mid_write >= 30,
+        "only {killed_mid_write} of {killed} kills landed after the writer had started writing"
     );
-    assert!(finished >= 1 || killed == 60, "kill points cover the whole write");
     let before = check_all_versions_load(&store, "crashy");
-    let next = stdout(&run(&store, &["register", "--name", "crashy", "--weights", &w]))
-        .trim()
-        .parse::<usize>()
-        .unwrap();
+    let next = stdout(&run(
+        &store,
+        &["register", "--name", "crashy", "--weights", &fresh_weights(999)],
+    ))
+    .trim()
+    .parse::<usize>()
+    .unwrap();
     assert_eq!(next, before + 1, "the next registration takes the next number");
-    eprintln!("{killed} writers killed, {finished} finished, {before} versions visible, all verified");
+    eprintln!(
+        "{killed} writers killed ({killed_mid_write} after they had written to the store), \
+         {finished} finished, {before} versions visible, all verified"
+    );
+}
+
+/// Watches a running writer: when something first changed under `dir`, and when it exited.
+fn watch_first_write(child: &mut std::process::Child, dir: &Path) -> (Option<Duration>, Duration) {
+    let before = count_files(dir);
+    let started = Instant::now();
+    let mut first = None;
+    while child.try_wait().unwrap().is_none() {
+        assert!(started.elapsed() < Duration::from_secs(60), "calibration writer hangs");
+        if first.is_none() && count_files(dir) != before {
+            first = Some(started.elapsed());
+        }
+        std::thread::sleep(Duration::from_micros(200));
+    }
+    (first, started.elapsed())
+}
+
+/// Polls until the number of entries in `dir` changes, the child exits, or `limit` passes.
+fn wait_for_change(child: &mut std::process::Child, dir: &Path, limit: Duration) {
+    let entries = |d: &Path| std::fs::read_dir(d).map(|r| r.count()).unwrap_or(0);
+    let before = entries(dir);
+    let started = Instant::now();
+    while entries(dir) == before && child.try_wait().unwrap().is_none() && started.elapsed() < limit {
+        std::thread::sleep(Duration::from_micros(100));
+    }
+}
+
+/// Files under `dir`, recursively (blobs, records and temporary files a writer stages).
+fn count_files(dir: &std::path::Path) -> usize {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|e| match e.file_type() {
+                    Ok(t) if t.is_dir() => count_files(&e.path()),
+                    _ => 1,
+                })
+                .sum()
+        })
+        .unwrap_or(0)
 }
 
 /// Environment for child processes that points the AWS SDK variables at the loopback S3 server.
