@@ -34,7 +34,18 @@ proptest! {
         let i = pos % m.len();
         m[i] = byte;
         let files: BTreeMap<String, Bytes> = p.file_names().into_iter().map(|n| { let b = p.read_file(&n).unwrap(); (n, b) }).collect();
-        let _ = Package::from_parts(Bytes::from(m.clone()), files.clone(), None);
+        // A changed byte is either refused, or (a free-text field still valid JSON) gives
+        // another package whose every file still verifies; the unchanged bytes load as before.
+        let unchanged = m == p.manifest_bytes().as_ref();
+        match Package::from_parts(Bytes::from(m.clone()), files.clone(), None) {
+            Ok(q) => {
+                prop_assert_eq!(q.digest() == p.digest(), unchanged);
+                for name in q.file_names() {
+                    prop_assert!(q.read_file(&name).is_ok(), "{} does not verify", name);
+                }
+            }
+            Err(e) => prop_assert!(!unchanged, "the original manifest was refused: {}", e),
+        }
         m.truncate(cut % m.len());
         prop_assert!(Package::from_parts(Bytes::from(m), files, None).is_err());
     }
