@@ -79,24 +79,25 @@ mod column;
 mod config;
 mod fingerprint;
 mod format;
-mod object_reader;
+mod parquet_reader;
 mod parquet_source;
 mod profile;
 mod profiler;
 pub mod sketch;
-mod store;
 mod transform;
 mod validate;
 
 pub use column::{BooleanStats, ColumnProfile, ColumnStats, Histogram, NumericStats, StringStats, UnsupportedStats};
 pub use config::ProfileConfig;
-pub use fingerprint::{Fingerprinter, fingerprint_batches, fingerprint_parquet_file};
+pub use fingerprint::{
+    Fingerprinter, fingerprint_batches, fingerprint_parquet, fingerprint_parquet_async, fingerprint_parquet_file,
+};
 pub use format::FORMAT_VERSION;
 pub use mlops_core::{Error, Result};
+pub use parquet_reader::{ParquetReader, ParquetSource, RowGroupBatches, Scan, parquet_error};
 pub use parquet_source::{ParquetProfiler, Progress};
 pub use profile::{Profile, REPORT_QUANTILES};
 pub use profiler::Profiler;
-pub use store::store_for_url;
 pub use transform::{
     CategoryOrder, FillValue, FittedPipeline, FittedStep, FittedTransform, Impute, ImputeStrategy, MinMax,
     OTHER_CATEGORY, OneHot, OneHotConfig, Ordinal, OrdinalConfig, Standardize, StdDev, TRANSFORM_FORMAT_VERSION,

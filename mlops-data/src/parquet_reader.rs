@@ -1,0 +1,662 @@
+//! The one Parquet read path of the SDK: local files and object-store URLs,
+//! row groups in parallel, a bounded number of them in flight.
+//!
+//! Profiling, fingerprints and file-to-file drift all read through
+//! [`ParquetReader`], so they accept the same sources ([`ParquetSource`]:
+//! a local path, a URL, or an object in a store), bound memory the same way
+//! and report failures with the same error mapping.
+//!
+//! - **Local files** decode row groups on the rayon pool, each task streaming
+//!   batches from its own file handle: memory is a batch per task.
+//! - **Objects** fetch the projected column chunks of a row group (ranged,
+//!   coalesced requests through [`ObjectStore::get_ranges`]) and decode them
+//!   on the rayon pool: memory is the compressed bytes of the row
+//!   groups in flight, at most [`ParquetReader::with_max_in_flight`] of them.
+//!   Async callers keep the async threads free of CPU work; blocking callers
+//!   get a small private runtime for the I/O.
+
+use std::fs::File;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow_array::RecordBatch;
+use arrow_schema::Schema;
+use bytes::Bytes;
+use futures::{StreamExt, TryStreamExt};
+use object_store::path::Path as ObjectPath;
+use object_store::{ObjectStore, ObjectStoreExt};
+use parquet::arrow::ProjectionMask;
+use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder};
+use futures::FutureExt;
+use futures::future::BoxFuture;
+use parquet::arrow::async_reader::MetadataFetch;
+use parquet::file::metadata::ParquetMetaDataReader;
+use parquet::errors::ParquetError;
+use parquet::file::reader::{ChunkReader, Length};
+use rayon::prelude::*;
+
+use crate::{Error, Result};
+
+/// Footer bytes fetched with the first request, so that most files need one
+/// request for their metadata.
+const FOOTER_HINT: usize = 64 * 1024;
+
+/// Where a Parquet file lives: a local path, a URL, or an object in a store.
+///
+/// Strings containing `://` are URLs (`file:///abs/x.parquet`, `s3://bucket/key`,
+/// `gs://`, `az://`; cloud schemes need the crate feature of the same name,
+/// see [`mlops_core::store::open_url`]); other strings and paths are local
+/// files. `file://` URLs are read as local files.
+///
+/// ```
+/// use mlops_data::ParquetSource;
+///
+/// assert!(matches!(ParquetSource::from("data/train.parquet"), ParquetSource::Path(_)));
+/// assert!(matches!(ParquetSource::from("s3://bucket/train.parquet"), ParquetSource::Url(_)));
+/// ```
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub enum ParquetSource {
+    /// A local file.
+    Path(PathBuf),
+    /// A URL, parsed when the source is opened.
+    Url(String),
+    /// An object in a store the caller configured.
+    Object {
+        /// The store.
+        store: Arc<dyn ObjectStore>,
+        /// The object's path in the store.
+        path: ObjectPath,
+    },
+}
+
+impl ParquetSource {
+    /// An object in a store the caller configured.
+    pub fn object(store: Arc<dyn ObjectStore>, path: ObjectPath) -> Self {
+        ParquetSource::Object { store, path }
+    }
+
+    /// How errors name this source.
+    pub fn location(&self) -> String {
+        match self {
+            ParquetSource::Path(p) => p.display().to_string(),
+            ParquetSource::Url(u) => u.clone(),
+            ParquetSource::Object { store, path } => format!("{store}/{path}"),
+        }
+    }
+}
+
+impl From<&str> for ParquetSource {
+    fn from(s: &str) -> Self {
+        if s.contains("://") {
+            ParquetSource::Url(s.to_owned())
+        } else {
+            ParquetSource::Path(PathBuf::from(s))
+        }
+    }
+}
+
+impl From<String> for ParquetSource {
+    fn from(s: String) -> Self {
+        ParquetSource::from(s.as_str())
+    }
+}
+
+impl From<&String> for ParquetSource {
+    fn from(s: &String) -> Self {
+        ParquetSource::from(s.as_str())
+    }
+}
+
+impl From<&Path> for ParquetSource {
+    fn from(p: &Path) -> Self {
+        ParquetSource::Path(p.to_path_buf())
+    }
+}
+
+impl From<PathBuf> for ParquetSource {
+    fn from(p: PathBuf) -> Self {
+        ParquetSource::Path(p)
+    }
+}
+
+impl From<&PathBuf> for ParquetSource {
+    fn from(p: &PathBuf) -> Self {
+        ParquetSource::Path(p.clone())
+    }
+}
+
+impl From<url::Url> for ParquetSource {
+    fn from(u: url::Url) -> Self {
+        ParquetSource::Url(u.into())
+    }
+}
+
+impl From<&url::Url> for ParquetSource {
+    fn from(u: &url::Url) -> Self {
+        ParquetSource::Url(u.as_str().to_owned())
+    }
+}
+
+/// Which columns to read and in what batch size.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Scan {
+    columns: Option<Vec<usize>>,
+    batch_size: usize,
+}
+
+impl Default for Scan {
+    fn default() -> Self {
+        Scan {
+            columns: None,
+            batch_size: 8192,
+        }
+    }
+}
+
+impl Scan {
+    /// Every column, in batches of 8192 rows.
+    pub fn all() -> Self {
+        Self::default()
+    }
+
+    /// Only these top-level columns (indices into the Arrow schema), in schema order.
+    pub fn columns(mut self, columns: impl IntoIterator<Item = usize>) -> Self {
+        self.columns = Some(columns.into_iter().collect());
+        self
+    }
+
+    /// Rows per decoded batch (≥ 1).
+    pub fn batch_size(mut self, rows: usize) -> Self {
+        self.batch_size = rows.max(1);
+        self
+    }
+}
+
+/// The decoded batches of one row group, errors already naming the file and row group.
+pub type RowGroupBatches<'a> = &'a mut dyn Iterator<Item = Result<RecordBatch>>;
+
+/// Turns a Parquet reader failure into the SDK's error: failures of the
+/// storage under the reader are [`Error::Storage`], everything else means the
+/// bytes are not a valid Parquet file ([`Error::Corrupt`]).
+pub fn parquet_error(location: &str, e: ParquetError) -> Error {
+    match e {
+        ParquetError::External(source) => Error::Storage {
+            location: location.to_owned(),
+            source,
+        },
+        other => Error::corrupt(location, other.to_string()),
+    }
+}
+
+#[derive(Clone, Debug)]
+enum Access {
+    Local(PathBuf),
+    Object {
+        store: Arc<dyn ObjectStore>,
+        path: ObjectPath,
+        size: u64,
+        /// The runtime a blocking open used: the store's pooled connections
+        /// belong to it, so blocking reads must keep using it.
+        io: Option<Arc<IoRuntime>>,
+    },
+}
+
+/// A private runtime for blocking callers' object-store I/O.
+#[derive(Debug)]
+struct IoRuntime(Option<tokio::runtime::Runtime>);
+
+impl IoRuntime {
+    /// Refused inside an async runtime, where blocking would stall the caller's executor.
+    fn new(location: &str) -> Result<Self> {
+        not_in_async(location)?;
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .map(|rt| IoRuntime(Some(rt)))
+            .map_err(|source| Error::Io {
+                location: format!("{location} (starting an I/O runtime)"),
+                source,
+            })
+    }
+
+    fn block_on<F: std::future::Future>(&self, location: &str, f: F) -> Result<F::Output> {
+        not_in_async(location)?;
+        match &self.0 {
+            Some(rt) => Ok(rt.block_on(f)),
+            None => Err(Error::corrupt(location, "internal: the I/O runtime was shut down")),
+        }
+    }
+}
+
+impl Drop for IoRuntime {
+    fn drop(&mut self) {
+        // A reader may be dropped inside async code, where a blocking shutdown panics.
+        if let Some(rt) = self.0.take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
+/// An opened Parquet file (its metadata read) that maps row groups in parallel.
+///
+/// ```
+/// use std::sync::Arc;
+/// use arrow_array::{Int64Array, RecordBatch};
+/// use mlops_data::{ParquetReader, Scan};
+///
+/// let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("x.parquet");
+/// let batch = RecordBatch::try_from_iter([("x", Arc::new(Int64Array::from_iter_values(0..1000)) as _)])?;
+/// let props = parquet::file::properties::WriterProperties::builder().set_max_row_group_row_count(Some(100)).build();
+/// let mut writer = parquet::arrow::ArrowWriter::try_new(std::fs::File::create(&path)?, batch.schema(), Some(props))?;
+/// writer.write(&batch)?;
+/// writer.close()?;
+///
+/// let reader = ParquetReader::open(&path)?.with_max_in_flight(2);
+/// let rows = reader.map_reduce(
+///     &Scan::all(),
+///     |_row_group, batches| batches.map(|b| Ok(b?.num_rows())).sum::<mlops_data::Result<usize>>(),
+///     |a, b| Ok(a + b),
+/// )?;
+/// assert_eq!(rows, Some(1000));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct ParquetReader {
+    location: String,
+    metadata: ArrowReaderMetadata,
+    access: Access,
+    max_in_flight: usize,
+}
+
+fn local_open(path: &Path, location: &str) -> Result<File> {
+    File::open(path).map_err(|source| Error::Io {
+        location: location.to_owned(),
+        source,
+    })
+}
+
+/// A local path for `file://` URLs (read without the object-store layer), else the store.
+fn resolve(source: ParquetSource) -> Result<(String, Result<PathBuf, (Arc<dyn ObjectStore>, ObjectPath)>)> {
+    let location = source.location();
+    let target = match source {
+        ParquetSource::Path(p) => Ok(p),
+        ParquetSource::Object { store, path } => Err((store, path)),
+        ParquetSource::Url(raw) => {
+            let url = url::Url::parse(&raw).map_err(|e| {
+                Error::invalid_input("URL", &raw, e.to_string(), "file:///abs/path.parquet or s3://bucket/key")
+            })?;
+            if url.scheme() == "file" {
+                Ok(url.to_file_path().map_err(|_| {
+                    Error::invalid_input("URL", &raw, "not an absolute local path", "file:///abs/path.parquet")
+                })?)
+            } else {
+                Err(mlops_core::store::open_url(&url)?)
+            }
+        }
+    };
+    Ok((location, target))
+}
+
+fn not_in_async(location: &str) -> Result<()> {
+    if tokio::runtime::Handle::try_current().is_ok() {
+        return Err(Error::invalid_input(
+            "call",
+            location,
+            "a blocking read of an object store was called from inside an async runtime",
+            "the async method (e.g. `ParquetReader::open_async`, `ParquetProfiler::profile_async`), \
+             or the blocking call inside `spawn_blocking`",
+        ));
+    }
+    Ok(())
+}
+
+impl ParquetReader {
+    /// Opens a source and reads its metadata, blocking. Object-store sources
+    /// run their I/O on a private runtime; call [`open_async`](Self::open_async)
+    /// from async code instead.
+    pub fn open(source: impl Into<ParquetSource>) -> Result<Self> {
+        let (location, target) = resolve(source.into())?;
+        match target {
+            Ok(path) => {
+                let metadata = ArrowReaderMetadata::load(&local_open(&path, &location)?, ArrowReaderOptions::new())
+                    .map_err(|e| parquet_error(&location, e))?;
+                Ok(Self::new(location, metadata, Access::Local(path)))
+            }
+            Err((store, path)) => {
+                let io = Arc::new(IoRuntime::new(&location)?);
+                let mut reader = io.block_on(&location.clone(), Self::open_object(location, store, path))??;
+                if let Access::Object { io: slot, .. } = &mut reader.access {
+                    *slot = Some(io);
+                }
+                Ok(reader)
+            }
+        }
+    }
+
+    /// Opens a source and reads its metadata without blocking the caller's executor.
+    pub async fn open_async(source: impl Into<ParquetSource>) -> Result<Self> {
+        let (location, target) = resolve(source.into())?;
+        match target {
+            Ok(path) => on_rayon(location, move || Self::open(path)).await,
+            Err((store, path)) => Self::open_object(location, store, path).await,
+        }
+    }
+
+    async fn open_object(location: String, store: Arc<dyn ObjectStore>, path: ObjectPath) -> Result<Self> {
+        let size = store.head(&path).await.map_err(|e| Error::storage(&location, e))?.size;
+        let footer = ParquetMetaDataReader::new()
+            .with_prefetch_hint(Some(FOOTER_HINT))
+            .load_and_finish(
+                Footer {
+                    store: store.as_ref(),
+                    path: &path,
+                },
+                size,
+            )
+            .await
+            .map_err(|e| parquet_error(&location, e))?;
+        let metadata = ArrowReaderMetadata::try_new(Arc::new(footer), ArrowReaderOptions::new())
+            .map_err(|e| parquet_error(&location, e))?;
+        Ok(Self::new(
+            location,
+            metadata,
+            Access::Object {
+                store,
+                path,
+                size,
+                io: None,
+            },
+        ))
+    }
+
+    fn new(location: String, metadata: ArrowReaderMetadata, access: Access) -> Self {
+        ParquetReader {
+            location,
+            metadata,
+            access,
+            max_in_flight: rayon::current_num_threads().max(1),
+        }
+    }
+
+    /// Row groups read at once (≥ 1; default: the rayon pool size). For objects
+    /// this bounds memory: each row group in flight holds its projected column
+    /// chunks' compressed bytes.
+    pub fn with_max_in_flight(mut self, n: usize) -> Self {
+        self.max_in_flight = n.max(1);
+        self
+    }
+
+    /// Re-reads the same metadata with other Arrow options (e.g. a schema hint
+    /// that reads strings as dictionaries); no I/O.
+    pub fn with_arrow_options(mut self, options: ArrowReaderOptions) -> Result<Self> {
+        self.metadata = ArrowReaderMetadata::try_new(Arc::clone(self.metadata.metadata()), options)
+            .map_err(|e| parquet_error(&self.location, e))?;
+        Ok(self)
+    }
+
+    /// How errors name this file.
+    pub fn location(&self) -> &str {
+        &self.location
+    }
+
+    /// The file's Arrow schema (as the Arrow options decode it).
+    pub fn schema(&self) -> &Arc<Schema> {
+        self.metadata.schema()
+    }
+
+    /// The file's Parquet and Arrow metadata.
+    pub fn metadata(&self) -> &ArrowReaderMetadata {
+        &self.metadata
+    }
+
+    /// Rows in the file, from its footer.
+    pub fn num_rows(&self) -> u64 {
+        self.metadata.metadata().file_metadata().num_rows().max(0) as u64
+    }
+
+    /// Row groups in the file.
+    pub fn num_row_groups(&self) -> usize {
+        self.metadata.metadata().num_row_groups()
+    }
+
+    fn mask(&self, scan: &Scan) -> ProjectionMask {
+        match &scan.columns {
+            Some(columns) => ProjectionMask::roots(self.metadata.parquet_schema(), columns.iter().copied()),
+            None => ProjectionMask::all(),
+        }
+    }
+
+    /// The byte ranges of row group `rg`'s projected column chunks.
+    fn chunk_ranges(&self, rg: usize, mask: &ProjectionMask) -> Vec<Range<u64>> {
+        let Some(group) = self.metadata.metadata().row_groups().get(rg) else {
+            return Vec::new();
+        };
+        group
+            .columns()
+            .iter()
+            .enumerate()
+            .filter(|(leaf, _)| mask.leaf_included(*leaf))
+            .map(|(_, column)| {
+                let (start, len) = column.byte_range();
+                start..start.saturating_add(len)
+            })
+            .collect()
+    }
+
+    /// Decodes row group `rg` from `input` and hands its batches to `map`.
+    fn decode<T, R: ChunkReader + 'static>(
+        &self,
+        input: R,
+        rg: usize,
+        scan: &Scan,
+        mask: ProjectionMask,
+        map: &(dyn Fn(usize, RowGroupBatches<'_>) -> Result<T> + Sync),
+    ) -> Result<T> {
+        let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(input, self.metadata.clone())
+            .with_projection(mask)
+            .with_row_groups(vec![rg])
+            .with_batch_size(scan.batch_size)
+            .build()
+            .map_err(|e| parquet_error(&self.location, e))?;
+        let at = format!("{}, row group {rg}", self.location);
+        let mut batches = reader.map(|b| b.map_err(|e| Error::corrupt(&at, e.to_string())));
+        map(rg, &mut batches)
+    }
+
+    async fn fetch(&self, rg: usize, mask: &ProjectionMask) -> Result<ChunkBytes> {
+        let Access::Object { store, path, size, .. } = &self.access else {
+            return Err(Error::corrupt(&self.location, "internal: fetch from a local file"));
+        };
+        let ranges = self.chunk_ranges(rg, mask);
+        let bytes = store
+            .get_ranges(path, &ranges)
+            .await
+            .map_err(|e| Error::storage(format!("{}, row group {rg}", self.location), e))?;
+        Ok(ChunkBytes::new(*size, ranges.into_iter().map(|r| r.start).zip(bytes).collect()))
+    }
+
+    /// Maps every row group with `map` (in parallel, at most
+    /// [`max_in_flight`](Self::with_max_in_flight) at a time for objects) and
+    /// combines the results with `reduce` in row-group order. `None` when the
+    /// file has no row groups. Blocks; object I/O runs on a private runtime.
+    pub fn map_reduce<T, M, R>(&self, scan: &Scan, map: M, reduce: R) -> Result<Option<T>>
+    where
+        T: Send,
+        M: Fn(usize, RowGroupBatches<'_>) -> Result<T> + Sync,
+        R: Fn(T, T) -> Result<T> + Sync,
+    {
+        let mask = self.mask(scan);
+        let groups: Vec<usize> = (0..self.num_row_groups()).collect();
+        match &self.access {
+            Access::Local(path) => {
+                // Each task opens its own handle: parquet's reader seeks, so a shared handle would race.
+                let one = |rg: usize| self.decode(local_open(path, &self.location)?, rg, scan, mask.clone(), &map);
+                if self.max_in_flight >= rayon::current_num_threads() {
+                    groups.into_par_iter().map(one).try_reduce_with(&reduce).transpose()
+                } else {
+                    let mut total = None;
+                    for window in groups.chunks(self.max_in_flight) {
+                        let part = window.par_iter().map(|&rg| one(rg)).try_reduce_with(&reduce).transpose()?;
+                        total = combine(total, part, &reduce)?;
+                    }
+                    Ok(total)
+                }
+            }
+            Access::Object { io, .. } => {
+                let runtime = match io {
+                    Some(io) => Arc::clone(io),
+                    None => Arc::new(IoRuntime::new(&self.location)?),
+                };
+                let mut total = None;
+                // Fetch a window of row groups, then decode it on the pool: the
+                // window's compressed bytes are all that is held.
+                for window in groups.chunks(self.max_in_flight) {
+                    let fetched: Vec<ChunkBytes> = runtime.block_on(
+                        &self.location,
+                        futures::stream::iter(window.iter().map(|&rg| self.fetch(rg, &mask)))
+                            .buffered(self.max_in_flight)
+                            .try_collect(),
+                    )??;
+                    let part = window
+                        .par_iter()
+                        .zip(fetched)
+                        .map(|(&rg, bytes)| self.decode(bytes, rg, scan, mask.clone(), &map))
+                        .try_reduce_with(&reduce)
+                        .transpose()?;
+                    total = combine(total, part, &reduce)?;
+                }
+                Ok(total)
+            }
+        }
+    }
+
+    /// [`map_reduce`](Self::map_reduce) for async callers: I/O on the caller's
+    /// executor, decoding and `map` on the rayon pool, at most
+    /// [`max_in_flight`](Self::with_max_in_flight) row groups at a time.
+    pub async fn map_reduce_async<T, M, R>(&self, scan: &Scan, map: M, reduce: R) -> Result<Option<T>>
+    where
+        T: Send + 'static,
+        M: Fn(usize, RowGroupBatches<'_>) -> Result<T> + Send + Sync + 'static,
+        R: Fn(T, T) -> Result<T> + Send + Sync + 'static,
+    {
+        let map = Arc::new(map);
+        if let Access::Local(_) = self.access {
+            let (this, scan) = (self.clone(), scan.clone());
+            return on_rayon(self.location.clone(), move || this.map_reduce(&scan, |rg, b| map(rg, b), reduce)).await;
+        }
+        let mask = self.mask(scan);
+        let this = Arc::new(self.clone());
+        let mut parts = futures::stream::iter(0..self.num_row_groups())
+            .map(|rg| {
+                let (this, mask, scan, map) = (Arc::clone(&this), mask.clone(), scan.clone(), Arc::clone(&map));
+                async move {
+                    let bytes = this.fetch(rg, &mask).await?;
+                    let decoder = Arc::clone(&this);
+                    let location = format!("{}, row group {rg}", this.location);
+                    on_rayon(location, move || decoder.decode(bytes, rg, &scan, mask, &*map)).await
+                }
+            })
+            .buffered(self.max_in_flight);
+        let mut total = None;
+        while let Some(part) = parts.try_next().await? {
+            total = combine(total, Some(part), &reduce)?;
+        }
+        Ok(total)
+    }
+}
+
+fn combine<T>(total: Option<T>, part: Option<T>, reduce: impl Fn(T, T) -> Result<T>) -> Result<Option<T>> {
+    Ok(match (total, part) {
+        (Some(a), Some(b)) => Some(reduce(a, b)?),
+        (a, b) => a.or(b),
+    })
+}
+
+/// Runs CPU work on the rayon pool and awaits it without blocking the executor.
+async fn on_rayon<T: Send + 'static>(location: String, work: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
+    let (tx, rx) = futures::channel::oneshot::channel();
+    rayon::spawn(move || {
+        // The receiver is gone only when the caller dropped the future; nobody wants the result then.
+        let _ = tx.send(work());
+    });
+    // The sender is dropped without a send only when the task panicked.
+    rx.await
+        .map_err(|_| Error::corrupt(location, "reading stopped: the decoding task panicked"))?
+}
+
+/// Footer reads for [`ParquetMetaDataReader`]. (`parquet`'s own
+/// `ParquetObjectReader` is deprecated in favour of implementing this side
+/// directly: apache/arrow-rs#10308.)
+struct Footer<'a> {
+    store: &'a dyn ObjectStore,
+    path: &'a ObjectPath,
+}
+
+impl MetadataFetch for Footer<'_> {
+    fn fetch(&mut self, range: Range<u64>) -> BoxFuture<'_, parquet::errors::Result<Bytes>> {
+        async move {
+            self.store
+                .get_range(self.path, range)
+                .await
+                .map_err(|e| ParquetError::External(Box::new(e)))
+        }
+        .boxed()
+    }
+}
+
+/// The fetched column chunks of one row group, read by the synchronous decoder
+/// as if they were the file (only the fetched ranges are present).
+struct ChunkBytes {
+    size: u64,
+    /// `(file offset, bytes)`, sorted by offset.
+    chunks: Vec<(u64, Bytes)>,
+}
+
+impl ChunkBytes {
+    fn new(size: u64, mut chunks: Vec<(u64, Bytes)>) -> Self {
+        chunks.sort_by_key(|(start, _)| *start);
+        ChunkBytes { size, chunks }
+    }
+
+    /// The fetched bytes from `start` to the end of the chunk holding it.
+    fn tail(&self, start: u64) -> parquet::errors::Result<Bytes> {
+        let index = self.chunks.partition_point(|(s, _)| *s <= start);
+        let Some((chunk_start, bytes)) = index.checked_sub(1).and_then(|i| self.chunks.get(i)) else {
+            return Err(ParquetError::General(format!("offset {start} lies before every fetched column chunk")));
+        };
+        let offset = usize::try_from(start - chunk_start).unwrap_or(usize::MAX);
+        if offset > bytes.len() {
+            return Err(ParquetError::General(format!("offset {start} lies outside the fetched column chunks")));
+        }
+        Ok(bytes.slice(offset..))
+    }
+}
+
+impl Length for ChunkBytes {
+    fn len(&self) -> u64 {
+        self.size
+    }
+}
+
+impl ChunkReader for ChunkBytes {
+    type T = bytes::buf::Reader<Bytes>;
+
+    fn get_read(&self, start: u64) -> parquet::errors::Result<Self::T> {
+        Ok(bytes::Buf::reader(self.tail(start)?))
+    }
+
+    fn get_bytes(&self, start: u64, length: usize) -> parquet::errors::Result<Bytes> {
+        let tail = self.tail(start)?;
+        if length > tail.len() {
+            return Err(ParquetError::EOF(format!(
+                "{length} bytes at offset {start} run past the fetched column chunk ({} bytes)",
+                tail.len()
+            )));
+        }
+        Ok(tail.slice(..length))
+    }
+}
