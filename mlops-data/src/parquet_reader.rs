@@ -480,9 +480,17 @@ impl ParquetReader {
     }
 
     /// Maps every row group with `map` (in parallel, at most
-    /// [`max_in_flight`](Self::with_max_in_flight) at a time for objects) and
-    /// combines the results with `reduce` in row-group order. `None` when the
-    /// file has no row groups. Blocks; object I/O runs on a private runtime.
+    /// [`max_in_flight`](Self::with_max_in_flight) at a time) and folds the
+    /// results with `reduce` left to right in row-group order, so the result
+    /// does not depend on thread timing nor on where the file lives. `None`
+    /// when the file has no row groups. Blocks; object I/O runs on a private
+    /// runtime.
+    ///
+    /// Row groups are taken in windows: a window's `map` results are held
+    /// until they are folded, and for objects its fetched bytes too. Local
+    /// windows hold up to four row groups per rayon thread (decoding streams
+    /// from disk, so only results are held); object windows hold
+    /// `max_in_flight`.
     pub fn map_reduce<T, M, R>(&self, scan: &Scan, map: M, reduce: R) -> Result<Option<T>>
     where
         T: Send,
@@ -491,19 +499,22 @@ impl ParquetReader {
     {
         let mask = self.mask(scan);
         let groups: Vec<usize> = (0..self.num_row_groups()).collect();
+        let mut total = None;
         match &self.access {
             Access::Local(path) => {
-                // Each task opens its own handle: parquet's reader seeks, so a shared handle would race.
-                let one = |rg: usize| self.decode(local_open(path, &self.location)?, rg, scan, mask.clone(), &map);
-                if self.max_in_flight >= rayon::current_num_threads() {
-                    groups.into_par_iter().map(one).try_reduce_with(&reduce).transpose()
+                let threads = rayon::current_num_threads().max(1);
+                let window = if self.max_in_flight < threads {
+                    self.max_in_flight
                 } else {
-                    let mut total = None;
-                    for window in groups.chunks(self.max_in_flight) {
-                        let part = window.par_iter().map(|&rg| one(rg)).try_reduce_with(&reduce).transpose()?;
-                        total = combine(total, part, &reduce)?;
-                    }
-                    Ok(total)
+                    4 * threads
+                };
+                for window in groups.chunks(window) {
+                    // Each task opens its own handle: parquet's reader seeks, so a shared handle would race.
+                    let parts: Vec<T> = window
+                        .par_iter()
+                        .map(|&rg| self.decode(local_open(path, &self.location)?, rg, scan, mask.clone(), &map))
+                        .collect::<Result<_>>()?;
+                    total = fold(total, parts, &reduce)?;
                 }
             }
             Access::Object { io, .. } => {
@@ -511,7 +522,6 @@ impl ParquetReader {
                     Some(io) => Arc::clone(io),
                     None => Arc::new(IoRuntime::new(&self.location)?),
                 };
-                let mut total = None;
                 // Fetch a window of row groups, then decode it on the pool: the
                 // window's compressed bytes are all that is held.
                 for window in groups.chunks(self.max_in_flight) {
@@ -521,21 +531,20 @@ impl ParquetReader {
                             .buffered(self.max_in_flight)
                             .try_collect(),
                     )??;
-                    let part = window
+                    let parts: Vec<T> = window
                         .par_iter()
                         .zip(fetched)
                         .map(|(&rg, bytes)| self.decode(bytes, rg, scan, mask.clone(), &map))
-                        .try_reduce_with(&reduce)
-                        .transpose()?;
-                    total = combine(total, part, &reduce)?;
+                        .collect::<Result<_>>()?;
+                    total = fold(total, parts, &reduce)?;
                 }
-                Ok(total)
             }
         }
+        Ok(total)
     }
 
-    /// [`map_reduce`](Self::map_reduce) for async callers: I/O on the caller's
-    /// executor, decoding and `map` on the rayon pool, at most
+    /// [`map_reduce`](Self::map_reduce) for async callers (the same result): I/O
+    /// on the caller's executor, decoding and `map` on the rayon pool, at most
     /// [`max_in_flight`](Self::with_max_in_flight) row groups at a time.
     pub async fn map_reduce_async<T, M, R>(&self, scan: &Scan, map: M, reduce: R) -> Result<Option<T>>
     where
@@ -563,17 +572,21 @@ impl ParquetReader {
             .buffered(self.max_in_flight);
         let mut total = None;
         while let Some(part) = parts.try_next().await? {
-            total = combine(total, Some(part), &reduce)?;
+            total = fold(total, [part], &reduce)?;
         }
         Ok(total)
     }
 }
 
-fn combine<T>(total: Option<T>, part: Option<T>, reduce: impl Fn(T, T) -> Result<T>) -> Result<Option<T>> {
-    Ok(match (total, part) {
-        (Some(a), Some(b)) => Some(reduce(a, b)?),
-        (a, b) => a.or(b),
-    })
+/// Folds `parts` into `total`, left to right.
+fn fold<T>(mut total: Option<T>, parts: impl IntoIterator<Item = T>, reduce: impl Fn(T, T) -> Result<T>) -> Result<Option<T>> {
+    for part in parts {
+        total = Some(match total {
+            Some(t) => reduce(t, part)?,
+            None => part,
+        });
+    }
+    Ok(total)
 }
 
 /// Runs CPU work on the rayon pool and awaits it without blocking the executor.
