@@ -261,7 +261,7 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     let example_rows: Vec<serde_json::Value> = (0..3).map(|i| row_json(&batches[0], &features, i)).collect();
     let expected: Vec<f64> = (0..3).map(|i| predict(&weights, bias, &x[i])).collect();
     let mut package = PackageBuilder::new("loan-default")?
-        .weights(mlops_core::weights::encode_f32(&[("w", &[weights.len()], &weights), ("b", &[1], &[bias])]))?
+        .weights(mlops_core::weights::encode_f32(&[("w", &[weights.len()], &weights), ("b", &[1], &[bias])])?)?
         .model_config(serde_json::json!({"architecture": "logistic_regression", "features": names, "classes": ["repaid", "defaulted"]}))
         .input_signature(input_signature)
         .output_signature(output_signature)
