@@ -195,7 +195,12 @@ fn drift_report_prints_the_documented_json_and_writes_html() {
 fn every_example_answers_help_with_exit_0() {
     for name in ["profile", "registry", "drift_report", "quickstart"] {
         let out = Command::new(example(name)).arg("--help").output().unwrap();
-        assert_eq!(out.status.code(), Some(0), "{name}: {}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let help = String::from_utf8_lossy(&out.stdout);
         assert!(help.contains("Usage:") && help.contains(name), "{name}: {help}");
     }
@@ -205,10 +210,16 @@ fn every_example_answers_help_with_exit_0() {
 fn quickstart_prints_clean_paths_for_its_default_output_directory() {
     // The default `--out` is built from the crate directory and `..`: it must print clean.
     let here = tempfile::tempdir().unwrap();
-    let out = Command::new(example("quickstart")).current_dir(here.path()).output().unwrap();
+    let out = Command::new(example("quickstart"))
+        .current_dir(here.path())
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let stdout = String::from_utf8_lossy(&out.stdout);
-    let target = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/quickstart").canonicalize().unwrap();
+    let target = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../target/quickstart")
+        .canonicalize()
+        .unwrap();
     assert!(stdout.contains(&target.display().to_string()), "{stdout}");
     assert!(!stdout.contains("/../"), "{stdout}");
     // Below the current directory, paths are relative to it.
@@ -217,9 +228,16 @@ fn quickstart_prints_clean_paths_for_its_default_output_directory() {
         .current_dir(here.path())
         .output()
         .unwrap();
-    assert!(relative.status.success(), "{}", String::from_utf8_lossy(&relative.stderr));
+    assert!(
+        relative.status.success(),
+        "{}",
+        String::from_utf8_lossy(&relative.stderr)
+    );
     let stdout = String::from_utf8_lossy(&relative.stdout);
     assert!(stdout.contains("lineage to run;"), "{stdout}");
     assert!(stdout.contains("wrote run/drift.json"), "{stdout}");
-    assert!(!stdout.contains(&here.path().canonicalize().unwrap().display().to_string()), "{stdout}");
+    assert!(
+        !stdout.contains(&here.path().canonicalize().unwrap().display().to_string()),
+        "{stdout}"
+    );
 }

@@ -18,9 +18,9 @@ use std::sync::OnceLock;
 
 use mlops_data::{ParquetProfiler, ProfileConfig, fingerprint_parquet, fingerprint_parquet_file};
 use mlops_monitor::drift::{DataDrift, DriftConfig};
+use object_store::ObjectStoreExt;
 use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
 use object_store::path::Path as ObjectPath;
-use object_store::ObjectStoreExt;
 
 fn example(name: &str) -> PathBuf {
     let exe = std::env::current_exe().unwrap();
@@ -93,7 +93,10 @@ fn upload(cfg: &HashMap<String, String>, test: &str, files: &[&str]) -> Vec<Stri
         .unwrap()
         .as_nanos();
     let prefix = format!("{test}-{}-{nanos}", std::process::id());
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     files
         .iter()
         .map(|file| {
@@ -135,7 +138,11 @@ fn profile_example_reads_s3_urls_as_it_reads_local_files() {
     let url = &upload(cfg, "profile", &[&data("train.parquet")])[0];
     let run = |source: &str| {
         let out = Command::new(example("profile")).arg(source).envs(cfg).output().unwrap();
-        assert!(out.status.success(), "{source}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{source}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
     };
     let local = run(&data("train.parquet"));

@@ -42,8 +42,9 @@ pub fn encode_f32(tensors: &[(&str, &[usize], &[f32])]) -> Result<Vec<u8>> {
                 "unique tensor names",
             ));
         }
-        let view = TensorView::new(Dtype::F32, shape.to_vec(), data)
-            .map_err(|e| Error::invalid_input("tensor", format!("weights tensor `{name}`"), e.to_string(), "F32 data"))?;
+        let view = TensorView::new(Dtype::F32, shape.to_vec(), data).map_err(|e| {
+            Error::invalid_input("tensor", format!("weights tensor `{name}`"), e.to_string(), "F32 data")
+        })?;
         views.push((*name, view));
     }
     safetensors::serialize(views.iter().map(|(n, v)| (*n, v)), None)
@@ -73,9 +74,16 @@ mod tests {
     #[test]
     fn a_shape_that_does_not_match_its_values_is_refused() {
         // Encoded anyway, these bytes would be a file no loader accepts.
-        for (shape, values) in [(&[3usize][..], &[1.0f32, 2.0][..]), (&[2, 2], &[1.0]), (&[usize::MAX, 2], &[1.0])] {
+        for (shape, values) in [
+            (&[3usize][..], &[1.0f32, 2.0][..]),
+            (&[2, 2], &[1.0]),
+            (&[usize::MAX, 2], &[1.0]),
+        ] {
             let e = encode_f32(&[("w", shape, values)]).unwrap_err();
-            assert!(matches!(e, Error::InvalidInput { .. }) && e.to_string().contains("`w`"), "{e}");
+            assert!(
+                matches!(e, Error::InvalidInput { .. }) && e.to_string().contains("`w`"),
+                "{e}"
+            );
         }
         assert!(encode_f32(&[("w", &[1], &[1.0]), ("w", &[1], &[2.0])]).is_err());
     }

@@ -23,16 +23,16 @@ use std::sync::Arc;
 use arrow_array::RecordBatch;
 use arrow_schema::Schema;
 use bytes::Bytes;
+use futures::FutureExt;
+use futures::future::BoxFuture;
 use futures::{StreamExt, TryStreamExt};
 use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStore, ObjectStoreExt};
 use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder};
-use futures::FutureExt;
-use futures::future::BoxFuture;
 use parquet::arrow::async_reader::MetadataFetch;
-use parquet::file::metadata::ParquetMetaDataReader;
 use parquet::errors::ParquetError;
+use parquet::file::metadata::ParquetMetaDataReader;
 use parquet::file::reader::{ChunkReader, Length};
 use rayon::prelude::*;
 
@@ -279,22 +279,34 @@ fn local_open(path: &Path, location: &str) -> Result<File> {
     })
 }
 
+/// What a source resolves to.
+enum Target {
+    Local(PathBuf),
+    Object(Arc<dyn ObjectStore>, ObjectPath),
+}
+
 /// A local path for `file://` URLs (read without the object-store layer), else the store.
-fn resolve(source: ParquetSource) -> Result<(String, Result<PathBuf, (Arc<dyn ObjectStore>, ObjectPath)>)> {
+fn resolve(source: ParquetSource) -> Result<(String, Target)> {
     let location = source.location();
     let target = match source {
-        ParquetSource::Path(p) => Ok(p),
-        ParquetSource::Object { store, path } => Err((store, path)),
+        ParquetSource::Path(p) => Target::Local(p),
+        ParquetSource::Object { store, path } => Target::Object(store, path),
         ParquetSource::Url(raw) => {
             let url = url::Url::parse(&raw).map_err(|e| {
-                Error::invalid_input("URL", &raw, e.to_string(), "file:///abs/path.parquet or s3://bucket/key")
+                Error::invalid_input(
+                    "URL",
+                    &raw,
+                    e.to_string(),
+                    "file:///abs/path.parquet or s3://bucket/key",
+                )
             })?;
             if url.scheme() == "file" {
-                Ok(url.to_file_path().map_err(|_| {
+                Target::Local(url.to_file_path().map_err(|_| {
                     Error::invalid_input("URL", &raw, "not an absolute local path", "file:///abs/path.parquet")
                 })?)
             } else {
-                Err(mlops_core::store::open_url(&url)?)
+                let (store, path) = mlops_core::store::open_url(&url)?;
+                Target::Object(store, path)
             }
         }
     };
@@ -321,12 +333,12 @@ impl ParquetReader {
     pub fn open(source: impl Into<ParquetSource>) -> Result<Self> {
         let (location, target) = resolve(source.into())?;
         match target {
-            Ok(path) => {
+            Target::Local(path) => {
                 let metadata = ArrowReaderMetadata::load(&local_open(&path, &location)?, ArrowReaderOptions::new())
                     .map_err(|e| parquet_error(&location, e))?;
                 Ok(Self::new(location, metadata, Access::Local(path)))
             }
-            Err((store, path)) => {
+            Target::Object(store, path) => {
                 let io = Arc::new(IoRuntime::new(&location)?);
                 let mut reader = io.block_on(&location.clone(), Self::open_object(location, store, path))??;
                 if let Access::Object { io: slot, .. } = &mut reader.access {
@@ -341,8 +353,8 @@ impl ParquetReader {
     pub async fn open_async(source: impl Into<ParquetSource>) -> Result<Self> {
         let (location, target) = resolve(source.into())?;
         match target {
-            Ok(path) => on_rayon(location, move || Self::open(path)).await,
-            Err((store, path)) => Self::open_object(location, store, path).await,
+            Target::Local(path) => on_rayon(location, move || Self::open(path)).await,
+            Target::Object(store, path) => Self::open_object(location, store, path).await,
         }
     }
 
@@ -476,7 +488,10 @@ impl ParquetReader {
             .get_ranges(path, &ranges)
             .await
             .map_err(|e| Error::storage(format!("{}, row group {rg}", self.location), e))?;
-        Ok(ChunkBytes::new(*size, ranges.into_iter().map(|r| r.start).zip(bytes).collect()))
+        Ok(ChunkBytes::new(
+            *size,
+            ranges.into_iter().map(|r| r.start).zip(bytes).collect(),
+        ))
     }
 
     /// Maps every row group with `map` (in parallel, at most
@@ -555,7 +570,10 @@ impl ParquetReader {
         let map = Arc::new(map);
         if let Access::Local(_) = self.access {
             let (this, scan) = (self.clone(), scan.clone());
-            return on_rayon(self.location.clone(), move || this.map_reduce(&scan, |rg, b| map(rg, b), reduce)).await;
+            return on_rayon(self.location.clone(), move || {
+                this.map_reduce(&scan, |rg, b| map(rg, b), reduce)
+            })
+            .await;
         }
         let mask = self.mask(scan);
         let this = Arc::new(self.clone());
@@ -579,7 +597,11 @@ impl ParquetReader {
 }
 
 /// Folds `parts` into `total`, left to right.
-fn fold<T>(mut total: Option<T>, parts: impl IntoIterator<Item = T>, reduce: impl Fn(T, T) -> Result<T>) -> Result<Option<T>> {
+fn fold<T>(
+    mut total: Option<T>,
+    parts: impl IntoIterator<Item = T>,
+    reduce: impl Fn(T, T) -> Result<T>,
+) -> Result<Option<T>> {
     for part in parts {
         total = Some(match total {
             Some(t) => reduce(t, part)?,
@@ -639,11 +661,15 @@ impl ChunkBytes {
     fn tail(&self, start: u64) -> parquet::errors::Result<Bytes> {
         let index = self.chunks.partition_point(|(s, _)| *s <= start);
         let Some((chunk_start, bytes)) = index.checked_sub(1).and_then(|i| self.chunks.get(i)) else {
-            return Err(ParquetError::General(format!("offset {start} lies before every fetched column chunk")));
+            return Err(ParquetError::General(format!(
+                "offset {start} lies before every fetched column chunk"
+            )));
         };
         let offset = usize::try_from(start - chunk_start).unwrap_or(usize::MAX);
         if offset > bytes.len() {
-            return Err(ParquetError::General(format!("offset {start} lies outside the fetched column chunks")));
+            return Err(ParquetError::General(format!(
+                "offset {start} lies outside the fetched column chunks"
+            )));
         }
         Ok(bytes.slice(offset..))
     }

@@ -12,11 +12,11 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use object_store::ObjectStore;
 use object_store::path::Path as ObjectPath;
 
+use crate::Result;
 use crate::config::ProfileConfig;
 use crate::parquet_reader::{ParquetReader, ParquetSource, RowGroupBatches, Scan};
 use crate::profile::Profile;
 use crate::profiler::Profiler;
-use crate::Result;
 
 /// How far a Parquet profile has got; passed to the progress callback after each row group.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

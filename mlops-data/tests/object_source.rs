@@ -108,7 +108,9 @@ fn write_file(path: &FsPath) {
         ("s", Arc::new(s) as ArrayRef),
     ])
     .unwrap();
-    let props = WriterProperties::builder().set_max_row_group_row_count(Some(500)).build();
+    let props = WriterProperties::builder()
+        .set_max_row_group_row_count(Some(500))
+        .build();
     let mut writer = ArrowWriter::try_new(std::fs::File::create(path).unwrap(), batch.schema(), Some(props)).unwrap();
     writer.write(&batch).unwrap();
     writer.close().unwrap();
@@ -137,7 +139,11 @@ fn objects_profile_exactly_as_local_files_with_at_most_the_cap_in_flight() {
         let store = Counting::new(dir.path());
         let profiler = ParquetProfiler::new(ProfileConfig::default()).with_max_in_flight(cap);
         let source = ParquetSource::object(store.clone(), Path::from("data.parquet"));
-        assert_eq!(profiler.profile(source).unwrap().to_json().unwrap(), local, "blocking, cap {cap}");
+        assert_eq!(
+            profiler.profile(source).unwrap().to_json().unwrap(),
+            local,
+            "blocking, cap {cap}"
+        );
         // One coalesced fetch per row group, never more of them at once than the cap.
         assert_eq!(store.fetches.load(Ordering::SeqCst), ROW_GROUPS);
         let peak = store.peak.load(Ordering::SeqCst);
@@ -189,15 +195,24 @@ fn fingerprints_of_objects_equal_those_of_files() {
     let local = fingerprint_parquet(&file).unwrap();
     let store: Arc<dyn ObjectStore> = Counting::new(dir.path());
     let remote = fingerprint_parquet(ParquetSource::object(store.clone(), Path::from("data.parquet"))).unwrap();
-    assert_eq!((remote.fingerprint, remote.num_rows), (local.fingerprint, local.num_rows));
+    assert_eq!(
+        (remote.fingerprint, remote.num_rows),
+        (local.fingerprint, local.num_rows)
+    );
     let remote = runtime()
-        .block_on(fingerprint_parquet_async(ParquetSource::object(store, Path::from("data.parquet"))))
+        .block_on(fingerprint_parquet_async(ParquetSource::object(
+            store,
+            Path::from("data.parquet"),
+        )))
         .unwrap();
     assert_eq!(remote.fingerprint, local.fingerprint);
     // A `file://` URL names the same file.
     let url = format!("file://{}", file.canonicalize().unwrap().display());
     let by_url = fingerprint_parquet(url.as_str()).unwrap();
-    assert_eq!((by_url.fingerprint, by_url.uri.as_str()), (local.fingerprint, local.uri.as_str()));
+    assert_eq!(
+        (by_url.fingerprint, by_url.uri.as_str()),
+        (local.fingerprint, local.uri.as_str())
+    );
 }
 
 #[test]
@@ -217,7 +232,10 @@ fn bad_objects_are_typed_errors_naming_them() {
     }
     let store = Counting::new(dir.path());
     let e = fingerprint_parquet(ParquetSource::object(store, Path::from("missing.parquet"))).unwrap_err();
-    assert!(matches!(e, Error::Storage { .. }) && e.to_string().contains("missing.parquet"), "{e}");
+    assert!(
+        matches!(e, Error::Storage { .. }) && e.to_string().contains("missing.parquet"),
+        "{e}"
+    );
 }
 
 #[test]

@@ -74,7 +74,11 @@ impl ColumnFile {
         let scan = Scan::all().columns([index]).batch_size(BATCH_ROWS);
         let arrays = self.reader.map_reduce(
             &scan,
-            |_rg, batches| batches.map(|b| Ok(Arc::clone(b?.column(0)))).collect::<Result<Vec<_>>>(),
+            |_rg, batches| {
+                batches
+                    .map(|b| Ok(Arc::clone(b?.column(0))))
+                    .collect::<Result<Vec<_>>>()
+            },
             |mut a, b| {
                 a.extend(b);
                 Ok(a)
@@ -127,7 +131,10 @@ impl DataDrift {
         self.validate()?;
         let reference = ColumnFile::open(reference.into())?;
         let current = ColumnFile::open(current.into())?;
-        require_unique_names(reference.schema(), &format!("reference data ({})", reference.location()))?;
+        require_unique_names(
+            reference.schema(),
+            &format!("reference data ({})", reference.location()),
+        )?;
         require_unique_names(current.schema(), &format!("current data ({})", current.location()))?;
         let columns: Vec<ColumnDrift> = reference
             .schema()
