@@ -66,6 +66,21 @@
 //! | `gcp` | `gs://` URLs |
 //! | `azure` | `az://` URLs |
 //!
+//! Each forwards to the `mlops-core` feature of the same name, whose
+//! [`mlops_core::store::open_url`] maps every URL to a store. Without the
+//! feature a URL of that scheme is [`Error::NotImplemented`] naming it.
+//!
+//! ## Reading Parquet
+//!
+//! Profiles ([`ParquetProfiler`]), fingerprints ([`fingerprint_parquet`]) and
+//! `mlops-monitor`'s file-to-file drift read through one [`ParquetReader`]:
+//! a [`ParquetSource`] is a local path, a URL or an object in a store; row
+//! groups are decoded in parallel on the rayon pool, at most
+//! [`ParquetReader::with_max_in_flight`] at a time for objects (memory is the
+//! compressed bytes of the row groups in flight, not the file size), and
+//! results are folded in row-group order, so a file gives the same profile
+//! wherever it lives.
+//!
 //! ## Feature transforms
 //!
 //! - [`TransformPipeline`]: standardize, min–max, impute, one-hot and ordinal
