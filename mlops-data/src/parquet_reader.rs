@@ -208,9 +208,7 @@ enum Access {
 struct IoRuntime(Option<tokio::runtime::Runtime>);
 
 impl IoRuntime {
-    /// Refused inside an async runtime, where blocking would stall the caller's executor.
     fn new(location: &str) -> Result<Self> {
-        not_in_async(location)?;
         tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()
@@ -222,12 +220,24 @@ impl IoRuntime {
             })
     }
 
-    fn block_on<F: std::future::Future>(&self, location: &str, f: F) -> Result<F::Output> {
-        not_in_async(location)?;
-        match &self.0 {
-            Some(rt) => Ok(rt.block_on(f)),
-            None => Err(Error::corrupt(location, "internal: the I/O runtime was shut down")),
-        }
+    /// Runs `f` on this runtime and waits for it. Spawning and waiting on a
+    /// channel work from any thread, where a runtime's `block_on` panics when
+    /// called from async code.
+    fn run<F>(&self, location: &str, f: F) -> Result<F::Output>
+    where
+        F: std::future::Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let Some(rt) = &self.0 else {
+            return Err(Error::corrupt(location, "internal: the I/O runtime was shut down"));
+        };
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        rt.spawn(async move {
+            // The receiver waits until this sends; it is gone only if the caller unwound.
+            let _ = tx.send(f.await);
+        });
+        rx.recv()
+            .map_err(|_| Error::storage(location, "the object-store I/O task stopped without a result"))
     }
 }
 
@@ -313,23 +323,11 @@ fn resolve(source: ParquetSource) -> Result<(String, Target)> {
     Ok((location, target))
 }
 
-fn not_in_async(location: &str) -> Result<()> {
-    if tokio::runtime::Handle::try_current().is_ok() {
-        return Err(Error::invalid_input(
-            "call",
-            location,
-            "a blocking read of an object store was called from inside an async runtime",
-            "the async method (e.g. `ParquetReader::open_async`, `ParquetProfiler::profile_async`), \
-             or the blocking call inside `spawn_blocking`",
-        ));
-    }
-    Ok(())
-}
-
 impl ParquetReader {
     /// Opens a source and reads its metadata, blocking. Object-store sources
-    /// run their I/O on a private runtime; call [`open_async`](Self::open_async)
-    /// from async code instead.
+    /// run their I/O on a private runtime, so this works from any thread; in
+    /// async code prefer [`open_async`](Self::open_async), which does not
+    /// block the executor.
     pub fn open(source: impl Into<ParquetSource>) -> Result<Self> {
         let (location, target) = resolve(source.into())?;
         match target {
@@ -340,7 +338,7 @@ impl ParquetReader {
             }
             Target::Object(store, path) => {
                 let io = Arc::new(IoRuntime::new(&location)?);
-                let mut reader = io.block_on(&location.clone(), Self::open_object(location, store, path))??;
+                let mut reader = io.run(&location.clone(), Self::open_object(location, store, path))??;
                 if let Access::Object { io: slot, .. } = &mut reader.access {
                     *slot = Some(io);
                 }
@@ -479,19 +477,31 @@ impl ParquetReader {
         map(rg, &mut batches)
     }
 
-    async fn fetch(&self, rg: usize, mask: &ProjectionMask) -> Result<ChunkBytes> {
-        let Access::Object { store, path, size, .. } = &self.access else {
-            return Err(Error::corrupt(&self.location, "internal: fetch from a local file"));
-        };
+    /// Fetches row group `rg`'s projected column chunks (a future that owns what it needs).
+    fn fetch(
+        &self,
+        rg: usize,
+        mask: &ProjectionMask,
+    ) -> impl std::future::Future<Output = Result<ChunkBytes>> + Send + 'static {
         let ranges = self.chunk_ranges(rg, mask);
-        let bytes = store
-            .get_ranges(path, &ranges)
-            .await
-            .map_err(|e| Error::storage(format!("{}, row group {rg}", self.location), e))?;
-        Ok(ChunkBytes::new(
-            *size,
-            ranges.into_iter().map(|r| r.start).zip(bytes).collect(),
-        ))
+        let location = format!("{}, row group {rg}", self.location);
+        let object = match &self.access {
+            Access::Object { store, path, size, .. } => Some((Arc::clone(store), path.clone(), *size)),
+            Access::Local(_) => None,
+        };
+        async move {
+            let Some((store, path, size)) = object else {
+                return Err(Error::corrupt(location, "internal: fetch from a local file"));
+            };
+            let bytes = store
+                .get_ranges(&path, &ranges)
+                .await
+                .map_err(|e| Error::storage(location, e))?;
+            Ok(ChunkBytes::new(
+                size,
+                ranges.into_iter().map(|r| r.start).zip(bytes).collect(),
+            ))
+        }
     }
 
     /// Maps every row group with `map` (in parallel, at most
@@ -540,11 +550,12 @@ impl ParquetReader {
                 // Fetch a window of row groups, then decode it on the pool: the
                 // window's compressed bytes are all that is held.
                 for window in groups.chunks(self.max_in_flight) {
-                    let fetched: Vec<ChunkBytes> = runtime.block_on(
+                    let fetches: Vec<_> = window.iter().map(|&rg| self.fetch(rg, &mask)).collect();
+                    let fetched: Vec<ChunkBytes> = runtime.run(
                         &self.location,
-                        futures::stream::iter(window.iter().map(|&rg| self.fetch(rg, &mask)))
+                        futures::stream::iter(fetches)
                             .buffered(self.max_in_flight)
-                            .try_collect(),
+                            .try_collect::<Vec<_>>(),
                     )??;
                     let parts: Vec<T> = window
                         .par_iter()
