@@ -29,7 +29,9 @@ use arrow_schema::{DataType, Schema};
 use mlops_core::{DatasetRef, Digest, Hasher};
 use xxhash_rust::xxh3::{xxh3_64_with_seed, xxh3_128};
 
-use crate::parquet_reader::{ParquetReader, ParquetSource, RowGroupBatches, Scan};
+use crate::parquet_location::ParquetSource;
+use crate::parquet_reader::ParquetReader;
+use crate::parquet_scan::{RowGroupBatches, Scan};
 use crate::sketch::hash::mix64;
 use crate::{Error, Result};
 

@@ -90,11 +90,15 @@
 //!
 //! Errors are [`mlops_core::Error`], re-exported here as [`Error`].
 
+mod chunk_bytes;
 mod column;
 mod config;
 mod fingerprint;
 mod format;
+mod io_runtime;
+mod parquet_location;
 mod parquet_reader;
+mod parquet_scan;
 mod parquet_source;
 mod profile;
 mod profiler;
@@ -109,7 +113,9 @@ pub use fingerprint::{
 };
 pub use format::FORMAT_VERSION;
 pub use mlops_core::{Error, Result};
-pub use parquet_reader::{ParquetReader, ParquetSource, RowGroupBatches, Scan, parquet_error};
+pub use parquet_location::ParquetSource;
+pub use parquet_reader::{ParquetReader, parquet_error};
+pub use parquet_scan::{RowGroupBatches, Scan};
 pub use parquet_source::{ParquetProfiler, Progress};
 pub use profile::{Profile, REPORT_QUANTILES};
 pub use profiler::Profiler;

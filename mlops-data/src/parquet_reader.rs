@@ -20,162 +20,26 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use arrow_array::RecordBatch;
 use arrow_schema::Schema;
-use bytes::Bytes;
-use futures::FutureExt;
-use futures::future::BoxFuture;
 use futures::{StreamExt, TryStreamExt};
 use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStore, ObjectStoreExt};
 use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder};
-use parquet::arrow::async_reader::MetadataFetch;
 use parquet::errors::ParquetError;
 use parquet::file::metadata::ParquetMetaDataReader;
-use parquet::file::reader::{ChunkReader, Length};
+use parquet::file::reader::ChunkReader;
 use rayon::prelude::*;
 
+use crate::chunk_bytes::{ChunkBytes, Footer};
+use crate::io_runtime::{IoRuntime, on_rayon};
+use crate::parquet_location::{ParquetSource, Target, resolve};
+use crate::parquet_scan::{RowGroupBatches, Scan};
 use crate::{Error, Result};
 
 /// Footer bytes fetched with the first request, so that most files need one
 /// request for their metadata.
 const FOOTER_HINT: usize = 64 * 1024;
-
-/// Where a Parquet file lives: a local path, a URL, or an object in a store.
-///
-/// Strings containing `://` are URLs (`file:///abs/x.parquet`, `s3://bucket/key`,
-/// `gs://`, `az://`; cloud schemes need the crate feature of the same name,
-/// see [`mlops_core::store::open_url`]); other strings and paths are local
-/// files. `file://` URLs are read as local files.
-///
-/// ```
-/// use mlops_data::ParquetSource;
-///
-/// assert!(matches!(ParquetSource::from("data/train.parquet"), ParquetSource::Path(_)));
-/// assert!(matches!(ParquetSource::from("s3://bucket/train.parquet"), ParquetSource::Url(_)));
-/// ```
-#[derive(Clone, Debug)]
-#[non_exhaustive]
-pub enum ParquetSource {
-    /// A local file.
-    Path(PathBuf),
-    /// A URL, parsed when the source is opened.
-    Url(String),
-    /// An object in a store the caller configured.
-    Object {
-        /// The store.
-        store: Arc<dyn ObjectStore>,
-        /// The object's path in the store.
-        path: ObjectPath,
-    },
-}
-
-impl ParquetSource {
-    /// An object in a store the caller configured.
-    pub fn object(store: Arc<dyn ObjectStore>, path: ObjectPath) -> Self {
-        ParquetSource::Object { store, path }
-    }
-
-    /// How errors name this source.
-    pub fn location(&self) -> String {
-        match self {
-            ParquetSource::Path(p) => p.display().to_string(),
-            ParquetSource::Url(u) => u.clone(),
-            ParquetSource::Object { store, path } => format!("{store}/{path}"),
-        }
-    }
-}
-
-impl From<&str> for ParquetSource {
-    fn from(s: &str) -> Self {
-        if s.contains("://") {
-            ParquetSource::Url(s.to_owned())
-        } else {
-            ParquetSource::Path(PathBuf::from(s))
-        }
-    }
-}
-
-impl From<String> for ParquetSource {
-    fn from(s: String) -> Self {
-        ParquetSource::from(s.as_str())
-    }
-}
-
-impl From<&String> for ParquetSource {
-    fn from(s: &String) -> Self {
-        ParquetSource::from(s.as_str())
-    }
-}
-
-impl From<&Path> for ParquetSource {
-    fn from(p: &Path) -> Self {
-        ParquetSource::Path(p.to_path_buf())
-    }
-}
-
-impl From<PathBuf> for ParquetSource {
-    fn from(p: PathBuf) -> Self {
-        ParquetSource::Path(p)
-    }
-}
-
-impl From<&PathBuf> for ParquetSource {
-    fn from(p: &PathBuf) -> Self {
-        ParquetSource::Path(p.clone())
-    }
-}
-
-impl From<url::Url> for ParquetSource {
-    fn from(u: url::Url) -> Self {
-        ParquetSource::Url(u.into())
-    }
-}
-
-impl From<&url::Url> for ParquetSource {
-    fn from(u: &url::Url) -> Self {
-        ParquetSource::Url(u.as_str().to_owned())
-    }
-}
-
-/// Which columns to read and in what batch size.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Scan {
-    columns: Option<Vec<usize>>,
-    batch_size: usize,
-}
-
-impl Default for Scan {
-    fn default() -> Self {
-        Scan {
-            columns: None,
-            batch_size: 8192,
-        }
-    }
-}
-
-impl Scan {
-    /// Every column, in batches of 8192 rows.
-    pub fn all() -> Self {
-        Self::default()
-    }
-
-    /// Only these top-level columns (indices into the Arrow schema), in schema order.
-    pub fn columns(mut self, columns: impl IntoIterator<Item = usize>) -> Self {
-        self.columns = Some(columns.into_iter().collect());
-        self
-    }
-
-    /// Rows per decoded batch (≥ 1).
-    pub fn batch_size(mut self, rows: usize) -> Self {
-        self.batch_size = rows.max(1);
-        self
-    }
-}
-
-/// The decoded batches of one row group, errors already naming the file and row group.
-pub type RowGroupBatches<'a> = &'a mut dyn Iterator<Item = Result<RecordBatch>>;
 
 /// Turns a Parquet reader failure into the SDK's error: failures of the
 /// storage under the reader are [`Error::Storage`], everything else means the
@@ -201,53 +65,6 @@ enum Access {
         /// belong to it, so blocking reads must keep using it.
         io: Option<Arc<IoRuntime>>,
     },
-}
-
-/// A private runtime for blocking callers' object-store I/O.
-#[derive(Debug)]
-struct IoRuntime(Option<tokio::runtime::Runtime>);
-
-impl IoRuntime {
-    fn new(location: &str) -> Result<Self> {
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .map(|rt| IoRuntime(Some(rt)))
-            .map_err(|source| Error::Io {
-                location: format!("{location} (starting an I/O runtime)"),
-                source,
-            })
-    }
-
-    /// Runs `f` on this runtime and waits for it. Spawning and waiting on a
-    /// channel work from any thread, where a runtime's `block_on` panics when
-    /// called from async code.
-    fn run<F>(&self, location: &str, f: F) -> Result<F::Output>
-    where
-        F: std::future::Future + Send + 'static,
-        F::Output: Send + 'static,
-    {
-        let Some(rt) = &self.0 else {
-            return Err(Error::corrupt(location, "internal: the I/O runtime was shut down"));
-        };
-        let (tx, rx) = std::sync::mpsc::sync_channel(1);
-        rt.spawn(async move {
-            // The receiver waits until this sends; it is gone only if the caller unwound.
-            let _ = tx.send(f.await);
-        });
-        rx.recv()
-            .map_err(|_| Error::storage(location, "the object-store I/O task stopped without a result"))
-    }
-}
-
-impl Drop for IoRuntime {
-    fn drop(&mut self) {
-        // A reader may be dropped inside async code, where a blocking shutdown panics.
-        if let Some(rt) = self.0.take() {
-            rt.shutdown_background();
-        }
-    }
 }
 
 /// An opened Parquet file (its metadata read) that maps row groups in parallel.
@@ -287,40 +104,6 @@ fn local_open(path: &Path, location: &str) -> Result<File> {
         location: location.to_owned(),
         source,
     })
-}
-
-/// What a source resolves to.
-enum Target {
-    Local(PathBuf),
-    Object(Arc<dyn ObjectStore>, ObjectPath),
-}
-
-/// A local path for `file://` URLs (read without the object-store layer), else the store.
-fn resolve(source: ParquetSource) -> Result<(String, Target)> {
-    let location = source.location();
-    let target = match source {
-        ParquetSource::Path(p) => Target::Local(p),
-        ParquetSource::Object { store, path } => Target::Object(store, path),
-        ParquetSource::Url(raw) => {
-            let url = url::Url::parse(&raw).map_err(|e| {
-                Error::invalid_input(
-                    "URL",
-                    &raw,
-                    e.to_string(),
-                    "file:///abs/path.parquet or s3://bucket/key",
-                )
-            })?;
-            if url.scheme() == "file" {
-                Target::Local(url.to_file_path().map_err(|_| {
-                    Error::invalid_input("URL", &raw, "not an absolute local path", "file:///abs/path.parquet")
-                })?)
-            } else {
-                let (store, path) = mlops_core::store::open_url(&url)?;
-                Target::Object(store, path)
-            }
-        }
-    };
-    Ok((location, target))
 }
 
 impl ParquetReader {
@@ -620,93 +403,4 @@ fn fold<T>(
         });
     }
     Ok(total)
-}
-
-/// Runs CPU work on the rayon pool and awaits it without blocking the executor.
-async fn on_rayon<T: Send + 'static>(location: String, work: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
-    let (tx, rx) = futures::channel::oneshot::channel();
-    rayon::spawn(move || {
-        // The receiver is gone only when the caller dropped the future; nobody wants the result then.
-        let _ = tx.send(work());
-    });
-    // The sender is dropped without a send only when the task panicked.
-    rx.await
-        .map_err(|_| Error::corrupt(location, "reading stopped: the decoding task panicked"))?
-}
-
-/// Footer reads for [`ParquetMetaDataReader`]. (`parquet`'s own
-/// `ParquetObjectReader` is deprecated in favour of implementing this side
-/// directly: apache/arrow-rs#10308.)
-struct Footer<'a> {
-    store: &'a dyn ObjectStore,
-    path: &'a ObjectPath,
-}
-
-impl MetadataFetch for Footer<'_> {
-    fn fetch(&mut self, range: Range<u64>) -> BoxFuture<'_, parquet::errors::Result<Bytes>> {
-        async move {
-            self.store
-                .get_range(self.path, range)
-                .await
-                .map_err(|e| ParquetError::External(Box::new(e)))
-        }
-        .boxed()
-    }
-}
-
-/// The fetched column chunks of one row group, read by the synchronous decoder
-/// as if they were the file (only the fetched ranges are present).
-struct ChunkBytes {
-    size: u64,
-    /// `(file offset, bytes)`, sorted by offset.
-    chunks: Vec<(u64, Bytes)>,
-}
-
-impl ChunkBytes {
-    fn new(size: u64, mut chunks: Vec<(u64, Bytes)>) -> Self {
-        chunks.sort_by_key(|(start, _)| *start);
-        ChunkBytes { size, chunks }
-    }
-
-    /// The fetched bytes from `start` to the end of the chunk holding it.
-    fn tail(&self, start: u64) -> parquet::errors::Result<Bytes> {
-        let index = self.chunks.partition_point(|(s, _)| *s <= start);
-        let Some((chunk_start, bytes)) = index.checked_sub(1).and_then(|i| self.chunks.get(i)) else {
-            return Err(ParquetError::General(format!(
-                "offset {start} lies before every fetched column chunk"
-            )));
-        };
-        let offset = usize::try_from(start - chunk_start).unwrap_or(usize::MAX);
-        if offset > bytes.len() {
-            return Err(ParquetError::General(format!(
-                "offset {start} lies outside the fetched column chunks"
-            )));
-        }
-        Ok(bytes.slice(offset..))
-    }
-}
-
-impl Length for ChunkBytes {
-    fn len(&self) -> u64 {
-        self.size
-    }
-}
-
-impl ChunkReader for ChunkBytes {
-    type T = bytes::buf::Reader<Bytes>;
-
-    fn get_read(&self, start: u64) -> parquet::errors::Result<Self::T> {
-        Ok(bytes::Buf::reader(self.tail(start)?))
-    }
-
-    fn get_bytes(&self, start: u64, length: usize) -> parquet::errors::Result<Bytes> {
-        let tail = self.tail(start)?;
-        if length > tail.len() {
-            return Err(ParquetError::EOF(format!(
-                "{length} bytes at offset {start} run past the fetched column chunk ({} bytes)",
-                tail.len()
-            )));
-        }
-        Ok(tail.slice(..length))
-    }
 }

@@ -14,7 +14,9 @@ use object_store::path::Path as ObjectPath;
 
 use crate::Result;
 use crate::config::ProfileConfig;
-use crate::parquet_reader::{ParquetReader, ParquetSource, RowGroupBatches, Scan};
+use crate::parquet_location::ParquetSource;
+use crate::parquet_reader::ParquetReader;
+use crate::parquet_scan::{RowGroupBatches, Scan};
 use crate::profile::Profile;
 use crate::profiler::Profiler;
 
