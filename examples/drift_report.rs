@@ -15,33 +15,30 @@
 
 use std::process::ExitCode;
 
+use clap::Parser;
 use mlops_monitor::drift::{DataDrift, DriftConfig, html};
 
-fn usage() -> ExitCode {
-    eprintln!("usage: drift_report --reference REF.parquet --current CUR.parquet [--json OUT.json] [--html OUT.html]");
-    ExitCode::from(2)
+/// Compare current data with a reference and report drift per column (JSON, optionally HTML).
+#[derive(Parser)]
+#[command(name = "drift_report")]
+struct Cli {
+    /// The reference data: a Parquet file or URL (file://, s3://).
+    #[arg(long, value_name = "REF.parquet")]
+    reference: String,
+    /// The current data: a Parquet file or URL.
+    #[arg(long, value_name = "CUR.parquet")]
+    current: String,
+    /// Write the JSON report here instead of stdout.
+    #[arg(long, value_name = "OUT.json")]
+    json: Option<String>,
+    /// Also write an HTML report here.
+    #[arg(long, value_name = "OUT.html")]
+    html: Option<String>,
 }
 
 fn main() -> ExitCode {
-    let (mut reference, mut current, mut json, mut html_out) = (None, None, None, None);
-    let mut args = std::env::args().skip(1);
-    while let Some(a) = args.next() {
-        let slot = match a.as_str() {
-            "--reference" => &mut reference,
-            "--current" => &mut current,
-            "--json" => &mut json,
-            "--html" => &mut html_out,
-            _ => return usage(),
-        };
-        match args.next() {
-            Some(v) => *slot = Some(v),
-            None => return usage(),
-        }
-    }
-    let (Some(reference), Some(current)) = (reference, current) else {
-        return usage();
-    };
-    match run(&reference, &current, json.as_deref(), html_out.as_deref()) {
+    let cli = Cli::parse();
+    match run(&cli.reference, &cli.current, cli.json.as_deref(), cli.html.as_deref()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");

@@ -3,6 +3,7 @@
 //! ```text
 //! cargo run --release --example profile -- data/train.parquet
 //! cargo run --release --example profile -- file:///abs/path/train.parquet
+//! AWS_ENDPOINT=… cargo run --release --example profile -- s3://bucket/train.parquet
 //! cargo run --release --example profile -- train.parquet --binary train.profile   # compact form too
 //! ```
 //!
@@ -15,30 +16,26 @@
 use std::io::Write;
 use std::process::ExitCode;
 
+use clap::Parser;
 use mlops_data::{ParquetProfiler, Profile, ProfileConfig};
 
-fn usage() -> ExitCode {
-    eprintln!("usage: profile <file.parquet | file:///… | s3://…> [--binary OUT] [--pretty]");
-    ExitCode::from(2)
+/// Profile a Parquet file and print the profile as JSON on stdout (progress on stderr).
+#[derive(Parser)]
+#[command(name = "profile")]
+struct Cli {
+    /// A local Parquet file, or a URL: file:///abs/path.parquet, s3://bucket/key.parquet.
+    source: String,
+    /// Also write the compact binary form of the profile to this file.
+    #[arg(long, value_name = "OUT")]
+    binary: Option<String>,
+    /// Indent the JSON.
+    #[arg(long)]
+    pretty: bool,
 }
 
 fn main() -> ExitCode {
-    let mut args = std::env::args().skip(1);
-    let (mut source, mut binary, mut pretty) = (None, None, false);
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--binary" => match args.next() {
-                Some(out) => binary = Some(out),
-                None => return usage(),
-            },
-            "--pretty" => pretty = true,
-            "-h" | "--help" => return usage(),
-            _ if source.is_none() => source = Some(arg),
-            _ => return usage(),
-        }
-    }
-    let Some(source) = source else { return usage() };
-    match run(&source, binary.as_deref(), pretty) {
+    let cli = Cli::parse();
+    match run(&cli.source, cli.binary.as_deref(), cli.pretty) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
@@ -55,16 +52,8 @@ fn run(source: &str, binary: Option<&str>, pretty: bool) -> Result<(), Box<dyn s
             p.row_groups_done, p.row_groups_total, p.rows_done, p.rows_total
         )
     });
-    let profile: Profile = if source.contains("://") {
-        // Object stores are async; a small runtime drives the I/O while rayon profiles.
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()?
-            .block_on(profiler.profile_url(source))?
-    } else {
-        profiler.profile_file(source)?
-    };
+    // Paths and URLs alike: object-store I/O runs on the reader's own small runtime.
+    let profile: Profile = profiler.profile(source)?;
     eprintln!(
         "profiled {} rows × {} columns in {:.2?}",
         profile.num_rows(),

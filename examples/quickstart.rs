@@ -25,6 +25,8 @@
 
 use std::path::{Path, PathBuf};
 
+use clap::Parser;
+
 use arrow_array::cast::AsArray;
 use arrow_array::types::Float64Type;
 use arrow_array::{Array, RecordBatch};
@@ -43,29 +45,52 @@ fn bundled(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("data").join(name)
 }
 
+/// The end-to-end job: profile, fingerprint, validate, train, package, register, drift.
+#[derive(Parser)]
+#[command(name = "quickstart")]
+struct Cli {
+    /// Training data (default: the bundled loan applications).
+    #[arg(value_name = "TRAIN.parquet")]
+    train: Option<PathBuf>,
+    /// Serving data (default: the bundled serving traffic).
+    #[arg(value_name = "SERVING.parquet")]
+    serving: Option<PathBuf>,
+    /// Where profiles, rules, the registry and the drift reports go (default: target/quickstart).
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let cli = Cli::parse();
     // The registry is asynchronous (object storage); profiling and training are not.
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()?
-        .block_on(run())
+        .block_on(run(cli))
 }
 
-async fn run() -> Result<(), Box<dyn std::error::Error>> {
-    let mut positional = Vec::new();
-    let mut out = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/quickstart");
-    let mut args = std::env::args().skip(1);
-    while let Some(a) = args.next() {
-        if a == "--out" {
-            out = args.next().ok_or("--out needs a directory")?.into();
-        } else {
-            positional.push(PathBuf::from(a));
-        }
+/// `path` as people read it: absolute without `..`, and relative to the
+/// current directory when it lies below it.
+fn shown(path: &Path) -> PathBuf {
+    let absolute = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    match std::env::current_dir() {
+        Ok(here) => match absolute.strip_prefix(&here) {
+            Ok(relative) if !relative.as_os_str().is_empty() => relative.to_path_buf(),
+            _ => absolute,
+        },
+        Err(_) => absolute,
     }
-    let train = positional.first().cloned().unwrap_or_else(|| bundled("train.parquet"));
-    let serving = positional.get(1).cloned().unwrap_or_else(|| bundled("serving.parquet"));
+}
+
+async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
+    let out = cli
+        .out
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/quickstart"));
+    let train = shown(&cli.train.unwrap_or_else(|| bundled("train.parquet")));
+    let serving = shown(&cli.serving.unwrap_or_else(|| bundled("serving.parquet")));
     std::fs::create_dir_all(&out)?;
+    let out = shown(&out);
 
     // 1. Profile the training data.
     let profiler = ParquetProfiler::new(ProfileConfig::default());
@@ -90,7 +115,8 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
             fmt(s.mean),
             fmt(profile.quantile(&name, 0.5)),
             fmt(profile.quantile(&name, 0.99)),
-            fmt(s.distinct)
+            // An estimate of a count: whole numbers read as what they are.
+            s.distinct.map_or("-".to_owned(), |d| format!("{d:.0}"))
         );
     }
 
@@ -235,7 +261,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let example_rows: Vec<serde_json::Value> = (0..3).map(|i| row_json(&batches[0], &features, i)).collect();
     let expected: Vec<f64> = (0..3).map(|i| predict(&weights, bias, &x[i])).collect();
     let mut package = PackageBuilder::new("loan-default")?
-        .weights(mlops_core::weights::encode_f32(&[("w", &[weights.len()], &weights), ("b", &[1], &[bias])]))?
+        .weights(mlops_core::weights::encode_f32(&[("w", &[weights.len()], &weights), ("b", &[1], &[bias])])?)?
         .model_config(serde_json::json!({"architecture": "logistic_regression", "features": names, "classes": ["repaid", "defaulted"]}))
         .input_signature(input_signature)
         .output_signature(output_signature)

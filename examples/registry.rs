@@ -19,69 +19,63 @@
 use std::collections::BTreeMap;
 use std::process::ExitCode;
 
+use clap::{Parser, ValueEnum};
 use mlops_core::{ModelPackage, PackageBuilder, Registry, StoreRegistry, VersionSelector};
 
 type BoxError = Box<dyn std::error::Error>;
 
-fn usage() -> ExitCode {
-    eprintln!(
-        "usage: registry --store URL <register|alias|resolve|history|verify|versions> [--name N] [--alias A] \
-         [--version V] [--weights FILE] [--tag k=v]... [--actor WHO]"
-    );
-    ExitCode::from(2)
-}
-
-#[derive(Default)]
+/// A model registry on plain object storage. Flags may come before or after the command.
+#[derive(Parser)]
+#[command(name = "registry")]
 struct Args {
-    store: Option<String>,
-    command: Option<String>,
+    /// The registry's root: file:///abs/dir, s3://bucket/prefix (gs://, az:// with those features).
+    #[arg(long, value_name = "URL")]
+    store: String,
+    /// What to do.
+    command: Command,
+    /// The model's name.
+    #[arg(long)]
     name: Option<String>,
+    /// An alias (`alias`, `resolve`, `history`).
+    #[arg(long)]
     alias: Option<String>,
+    /// A version number (`alias`, `resolve`, `verify`).
+    #[arg(long)]
     version: Option<u64>,
+    /// The safetensors weights to register.
+    #[arg(long, value_name = "FILE")]
     weights: Option<String>,
+    /// A tag set on the registered version (repeatable).
+    #[arg(long = "tag", value_name = "KEY=VALUE", value_parser = parse_tag)]
     tags: Vec<(String, String)>,
+    /// Who the change is attributed to (default: $USER).
+    #[arg(long)]
     actor: Option<String>,
 }
 
-fn parse() -> Result<Args, String> {
-    let mut a = Args::default();
-    let mut it = std::env::args().skip(1);
-    while let Some(arg) = it.next() {
-        let mut value = |flag: &str| it.next().ok_or_else(|| format!("{flag} needs a value"));
-        match arg.as_str() {
-            "--store" => a.store = Some(value("--store")?),
-            "--name" => a.name = Some(value("--name")?),
-            "--alias" => a.alias = Some(value("--alias")?),
-            "--version" => {
-                a.version = Some(
-                    value("--version")?
-                        .parse()
-                        .map_err(|_| "--version needs a number".to_owned())?,
-                )
-            }
-            "--weights" => a.weights = Some(value("--weights")?),
-            "--actor" => a.actor = Some(value("--actor")?),
-            "--tag" => {
-                let kv = value("--tag")?;
-                let (k, v) = kv.split_once('=').ok_or("--tag needs key=value")?;
-                a.tags.push((k.to_owned(), v.to_owned()));
-            }
-            _ if !arg.starts_with("--") && a.command.is_none() => a.command = Some(arg),
-            _ => return Err(format!("unexpected argument `{arg}`")),
-        }
-    }
-    Ok(a)
+#[derive(Clone, Copy, ValueEnum)]
+enum Command {
+    /// Register the weights as the next version; prints the version.
+    Register,
+    /// Point an alias at a version.
+    Alias,
+    /// Print the version an alias (or --version, or the latest) names.
+    Resolve,
+    /// Print an alias's moves, one JSON object per line.
+    History,
+    /// Load a version and check every digest.
+    Verify,
+    /// Print every version, one JSON object per line.
+    Versions,
+}
+
+fn parse_tag(kv: &str) -> Result<(String, String), String> {
+    let (k, v) = kv.split_once('=').ok_or("a tag is key=value")?;
+    Ok((k.to_owned(), v.to_owned()))
 }
 
 fn main() -> ExitCode {
-    let args = match parse() {
-        Ok(a) if a.store.is_some() && a.command.is_some() => a,
-        Ok(_) => return usage(),
-        Err(e) => {
-            eprintln!("error: {e}");
-            return usage();
-        }
-    };
+    let args = Args::parse();
     let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -103,13 +97,13 @@ fn need<'a>(v: &'a Option<String>, flag: &str) -> Result<&'a str, BoxError> {
 }
 
 async fn run(a: Args) -> Result<ExitCode, BoxError> {
-    let mut registry = StoreRegistry::from_url(need(&a.store, "--store")?)?;
+    let mut registry = StoreRegistry::from_url(&a.store)?;
     if let Some(actor) = &a.actor {
         registry = registry.with_actor(actor);
     }
     let name = need(&a.name, "--name")?;
-    match a.command.as_deref().unwrap_or_default() {
-        "register" => {
+    match a.command {
+        Command::Register => {
             let weights = std::fs::read(need(&a.weights, "--weights")?)?;
             let package = PackageBuilder::new(name)?.weights(weights)?.build()?;
             let version = registry.register(&package).await?;
@@ -118,13 +112,13 @@ async fn run(a: Args) -> Result<ExitCode, BoxError> {
             }
             println!("{version}");
         }
-        "alias" => {
+        Command::Alias => {
             let alias = need(&a.alias, "--alias")?;
             let version = a.version.ok_or("alias needs --version")?;
             registry.set_alias(name, alias, version).await?;
             println!("{version}");
         }
-        "resolve" => {
+        Command::Resolve => {
             let selector = match (&a.alias, a.version) {
                 (Some(alias), _) => VersionSelector::Alias(alias.clone()),
                 (None, Some(v)) => VersionSelector::Version(v),
@@ -132,7 +126,7 @@ async fn run(a: Args) -> Result<ExitCode, BoxError> {
             };
             println!("{}", registry.resolve(name, &selector).await?);
         }
-        "history" => {
+        Command::History => {
             for e in registry.alias_history(name, need(&a.alias, "--alias")?).await? {
                 let line = serde_json::json!({
                     "version": e.version,
@@ -143,7 +137,7 @@ async fn run(a: Args) -> Result<ExitCode, BoxError> {
                 println!("{line}");
             }
         }
-        "verify" => {
+        Command::Verify => {
             let version = a.version.ok_or("verify needs --version")?;
             let package = registry.load(name, version).await?;
             let files: BTreeMap<_, _> = package
@@ -158,12 +152,11 @@ async fn run(a: Args) -> Result<ExitCode, BoxError> {
                 package.digest()
             );
         }
-        "versions" => {
+        Command::Versions => {
             for v in registry.list_versions(name).await? {
                 println!("{}", serde_json::to_string(&v)?);
             }
         }
-        _ => return Ok(usage()),
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -1,7 +1,7 @@
 //! The example binaries behave as their docs say (cargo builds examples before tests).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn example(name: &str) -> PathBuf {
@@ -108,6 +108,23 @@ fn quickstart_runs_end_to_end() {
             .contains("<svg")
     );
     assert!(stdout.contains("== 8. Drift"), "{stdout}");
+    // Distinct counts are estimates of counts: printed as whole numbers, never "20172.18".
+    let table: Vec<&str> = stdout
+        .lines()
+        .skip_while(|l| !l.starts_with("column"))
+        .skip(1)
+        .take_while(|l| !l.trim().is_empty())
+        .collect();
+    assert_eq!(table.len(), 8, "one row per column: {stdout}");
+    for row in &table {
+        let distinct = row.split_whitespace().last().unwrap();
+        assert!(
+            distinct.parse::<u64>().is_ok(),
+            "distinct `{distinct}` is not an integer in `{row}`"
+        );
+    }
+    // Paths print without `..` segments.
+    assert!(!stdout.contains("/../") && !stdout.contains("\\..\\"), "{stdout}");
     // A second run registers the next version in the same registry.
     let again = Command::new(example("quickstart"))
         .args(["--out", dir.path().to_str().unwrap()])
@@ -146,10 +163,14 @@ fn drift_report_prints_the_documented_json_and_writes_html() {
         (income["method"].as_str(), income["drifted"].as_bool()),
         (Some("wasserstein"), Some(true))
     );
-    assert!(
-        std::fs::read_to_string(&html).unwrap().contains("Dataset drift")
-            || std::fs::read_to_string(&html).unwrap().contains("No dataset drift")
-    );
+    // The page states the verdict the JSON gives (either phrase alone would pass any report).
+    let page = std::fs::read_to_string(&html).unwrap();
+    let verdict = if v["dataset_drift"] == true {
+        "Dataset drift detected"
+    } else {
+        "No dataset drift"
+    };
+    assert!(page.contains(verdict), "expected `{verdict}` in the page");
     let json_path = dir.path().join("r.json");
     let quiet = Command::new(example("drift_report"))
         .args([
@@ -168,4 +189,55 @@ fn drift_report_prints_the_documented_json_and_writes_html() {
         .output()
         .unwrap();
     assert!(!bad.status.success() && String::from_utf8_lossy(&bad.stderr).contains("/no/file.parquet"));
+}
+
+#[test]
+fn every_example_answers_help_with_exit_0() {
+    for name in ["profile", "registry", "drift_report", "quickstart"] {
+        let out = Command::new(example(name)).arg("--help").output().unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let help = String::from_utf8_lossy(&out.stdout);
+        assert!(help.contains("Usage:") && help.contains(name), "{name}: {help}");
+    }
+}
+
+#[test]
+fn quickstart_prints_clean_paths_for_its_default_output_directory() {
+    // The default `--out` is built from the crate directory and `..`: it must print clean.
+    let here = tempfile::tempdir().unwrap();
+    let out = Command::new(example("quickstart"))
+        .current_dir(here.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let target = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../target/quickstart")
+        .canonicalize()
+        .unwrap();
+    assert!(stdout.contains(&target.display().to_string()), "{stdout}");
+    assert!(!stdout.contains("/../"), "{stdout}");
+    // Below the current directory, paths are relative to it.
+    let relative = Command::new(example("quickstart"))
+        .args(["--out", "run"])
+        .current_dir(here.path())
+        .output()
+        .unwrap();
+    assert!(
+        relative.status.success(),
+        "{}",
+        String::from_utf8_lossy(&relative.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&relative.stdout);
+    assert!(stdout.contains("lineage to run;"), "{stdout}");
+    assert!(stdout.contains("wrote run/drift.json"), "{stdout}");
+    assert!(
+        !stdout.contains(&here.path().canonicalize().unwrap().display().to_string()),
+        "{stdout}"
+    );
 }

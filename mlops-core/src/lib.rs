@@ -46,6 +46,7 @@ mod package;
 mod profile;
 mod registry;
 mod signature;
+pub mod store;
 pub mod testing;
 pub mod time;
 pub mod weights;

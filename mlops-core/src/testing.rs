@@ -6,8 +6,15 @@ pub fn tiny_safetensors() -> Vec<u8> {
 }
 
 /// Encodes `F32` tensors as safetensors (see [`crate::weights::encode_f32`]).
+///
+/// # Panics
+///
+/// When a shape does not match its values or a name repeats: a bug in the
+/// test that calls it. Code that handles real weights calls
+/// [`crate::weights::encode_f32`], which returns the error.
+#[allow(clippy::expect_used)]
 pub fn safetensors_f32(tensors: &[(&str, &[usize], &[f32])]) -> Vec<u8> {
-    crate::weights::encode_f32(tensors)
+    crate::weights::encode_f32(tensors).expect("test tensors: every shape matches its values")
 }
 
 #[cfg(test)]

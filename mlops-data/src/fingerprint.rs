@@ -19,18 +19,19 @@
 //! additive combination of 128-bit row hashes is not collision resistant
 //! against someone who crafts rows on purpose.
 
-use std::fs::File;
 use std::path::Path;
+use std::sync::Arc;
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::*;
 use arrow_array::{Array, ArrowPrimitiveType, RecordBatch};
 use arrow_schema::{DataType, Schema};
 use mlops_core::{DatasetRef, Digest, Hasher};
-use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder};
-use rayon::prelude::*;
 use xxhash_rust::xxh3::{xxh3_64_with_seed, xxh3_128};
 
+use crate::parquet_location::ParquetSource;
+use crate::parquet_reader::ParquetReader;
+use crate::parquet_scan::{RowGroupBatches, Scan};
 use crate::sketch::hash::mix64;
 use crate::{Error, Result};
 
@@ -294,42 +295,69 @@ pub fn fingerprint_batches<'a>(batches: impl IntoIterator<Item = &'a RecordBatch
     f.finish()
 }
 
-/// Fingerprints a local Parquet file (row groups in parallel) and returns a
-/// [`DatasetRef`] pointing at it.
+/// Fingerprints a Parquet file (a local path, a URL such as `s3://bucket/key`,
+/// or an object in a store), row groups in parallel, and returns a
+/// [`DatasetRef`] naming it: `file://` and the absolute path for local files,
+/// the URL as given otherwise. Blocks; from async code use
+/// [`fingerprint_parquet_async`].
+pub fn fingerprint_parquet(source: impl Into<ParquetSource>) -> Result<DatasetRef> {
+    let source = source.into();
+    let uri = dataset_uri(&source);
+    dataset_ref(uri, ParquetReader::open(source)?, |reader| {
+        reader.map_reduce(&Scan::all(), partial(reader), merge)
+    })
+}
+
+/// [`fingerprint_parquet`] without blocking the caller's executor.
+pub async fn fingerprint_parquet_async(source: impl Into<ParquetSource>) -> Result<DatasetRef> {
+    let source = source.into();
+    let uri = dataset_uri(&source);
+    let reader = ParquetReader::open_async(source).await?;
+    let total = reader.map_reduce_async(&Scan::all(), partial(&reader), merge).await?;
+    dataset_ref(uri, reader, |_| Ok(total))
+}
+
+/// Fingerprints a local Parquet file ([`fingerprint_parquet`] of a path).
 pub fn fingerprint_parquet_file(path: impl AsRef<Path>) -> Result<DatasetRef> {
-    let path = path.as_ref();
-    let location = path.display().to_string();
-    let open = || {
-        File::open(path).map_err(|source| Error::Io {
-            location: location.clone(),
-            source,
-        })
-    };
-    let metadata = ArrowReaderMetadata::load(&open()?, ArrowReaderOptions::new())
-        .map_err(|e| Error::corrupt(&location, e.to_string()))?;
-    let partials = (0..metadata.metadata().num_row_groups())
-        .into_par_iter()
-        .map(|rg| -> Result<Fingerprinter> {
-            let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(open()?, metadata.clone())
-                .with_row_groups(vec![rg])
-                .build()
-                .map_err(|e| Error::corrupt(&location, e.to_string()))?;
-            let mut f = Fingerprinter::with_schema(metadata.schema());
-            for batch in reader {
-                f.update(&batch.map_err(|e| Error::corrupt(format!("{location}, row group {rg}"), e.to_string()))?)?;
-            }
-            Ok(f)
-        })
-        .collect::<Result<Vec<_>>>()?;
-    let mut total = Fingerprinter::with_schema(metadata.schema());
-    for p in &partials {
-        total.merge(p)?;
+    fingerprint_parquet(path.as_ref())
+}
+
+fn dataset_uri(source: &ParquetSource) -> String {
+    match source {
+        ParquetSource::Path(path) => {
+            let absolute = std::fs::canonicalize(path).unwrap_or_else(|_| path.clone());
+            format!("file://{}", absolute.display())
+        }
+        other => other.location(),
     }
-    let absolute = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+}
+
+fn partial(reader: &ParquetReader) -> impl Fn(usize, RowGroupBatches<'_>) -> Result<Fingerprinter> + use<> {
+    let schema = Arc::clone(reader.schema());
+    move |_rg, batches| {
+        let mut f = Fingerprinter::with_schema(&schema);
+        for batch in batches {
+            f.update(&batch?)?;
+        }
+        Ok(f)
+    }
+}
+
+fn merge(mut a: Fingerprinter, b: Fingerprinter) -> Result<Fingerprinter> {
+    a.merge(&b)?;
+    Ok(a)
+}
+
+fn dataset_ref(
+    uri: String,
+    reader: ParquetReader,
+    run: impl FnOnce(&ParquetReader) -> Result<Option<Fingerprinter>>,
+) -> Result<DatasetRef> {
+    let total = run(&reader)?.unwrap_or_else(|| Fingerprinter::with_schema(reader.schema()));
     Ok(DatasetRef {
-        uri: format!("file://{}", absolute.display()),
+        uri,
         fingerprint: total.finish()?,
-        schema: metadata.schema().as_ref().clone(),
+        schema: reader.schema().as_ref().clone(),
         num_rows: total.num_rows(),
     })
 }

@@ -66,6 +66,21 @@
 //! | `gcp` | `gs://` URLs |
 //! | `azure` | `az://` URLs |
 //!
+//! Each forwards to the `mlops-core` feature of the same name, whose
+//! [`mlops_core::store::open_url`] maps every URL to a store. Without the
+//! feature a URL of that scheme is [`Error::NotImplemented`] naming it.
+//!
+//! ## Reading Parquet
+//!
+//! Profiles ([`ParquetProfiler`]), fingerprints ([`fingerprint_parquet`]) and
+//! `mlops-monitor`'s file-to-file drift read through one [`ParquetReader`]:
+//! a [`ParquetSource`] is a local path, a URL or an object in a store; row
+//! groups are decoded in parallel on the rayon pool, at most
+//! [`ParquetReader::with_max_in_flight`] at a time for objects (memory is the
+//! compressed bytes of the row groups in flight, not the file size), and
+//! results are folded in row-group order, so a file gives the same profile
+//! wherever it lives.
+//!
 //! ## Feature transforms
 //!
 //! - [`TransformPipeline`]: standardize, min–max, impute, one-hot and ordinal
@@ -75,28 +90,35 @@
 //!
 //! Errors are [`mlops_core::Error`], re-exported here as [`Error`].
 
+mod chunk_bytes;
 mod column;
 mod config;
 mod fingerprint;
 mod format;
-mod object_reader;
+mod io_runtime;
+mod parquet_location;
+mod parquet_reader;
+mod parquet_scan;
 mod parquet_source;
 mod profile;
 mod profiler;
 pub mod sketch;
-mod store;
 mod transform;
 mod validate;
 
 pub use column::{BooleanStats, ColumnProfile, ColumnStats, Histogram, NumericStats, StringStats, UnsupportedStats};
 pub use config::ProfileConfig;
-pub use fingerprint::{Fingerprinter, fingerprint_batches, fingerprint_parquet_file};
+pub use fingerprint::{
+    Fingerprinter, fingerprint_batches, fingerprint_parquet, fingerprint_parquet_async, fingerprint_parquet_file,
+};
 pub use format::FORMAT_VERSION;
 pub use mlops_core::{Error, Result};
+pub use parquet_location::ParquetSource;
+pub use parquet_reader::{ParquetReader, parquet_error};
+pub use parquet_scan::{RowGroupBatches, Scan};
 pub use parquet_source::{ParquetProfiler, Progress};
 pub use profile::{Profile, REPORT_QUANTILES};
 pub use profiler::Profiler;
-pub use store::store_for_url;
 pub use transform::{
     CategoryOrder, FillValue, FittedPipeline, FittedStep, FittedTransform, Impute, ImputeStrategy, MinMax,
     OTHER_CATEGORY, OneHot, OneHotConfig, Ordinal, OrdinalConfig, Standardize, StdDev, TRANSFORM_FORMAT_VERSION,

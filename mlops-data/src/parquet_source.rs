@@ -2,27 +2,23 @@
 //!
 //! Row groups are the unit of parallelism and of memory: each worker decodes
 //! one row group at a time into a partial profile, and partial profiles are
-//! merged. Peak memory is therefore bounded by the number of workers times a
-//! row group's decoded batches, never by the file size.
+//! merged as they finish. Peak memory is therefore bounded by the row groups
+//! in flight, never by the file size. The reading is [`ParquetReader`]'s.
 
-use std::fs::File;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
-use futures::{StreamExt, TryStreamExt};
+use object_store::ObjectStore;
 use object_store::path::Path as ObjectPath;
-use object_store::{ObjectStore, ObjectStoreExt};
-use parquet::arrow::ParquetRecordBatchStreamBuilder;
-use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder};
-use parquet::errors::ParquetError;
-use rayon::prelude::*;
 
+use crate::Result;
 use crate::config::ProfileConfig;
-use crate::object_reader::ObjectReader;
+use crate::parquet_location::ParquetSource;
+use crate::parquet_reader::ParquetReader;
+use crate::parquet_scan::{RowGroupBatches, Scan};
 use crate::profile::Profile;
 use crate::profiler::Profiler;
-use crate::{Error, Result};
 
 /// How far a Parquet profile has got; passed to the progress callback after each row group.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -67,16 +63,6 @@ impl std::fmt::Debug for ParquetProfiler {
     }
 }
 
-fn parquet_error(location: &str, e: ParquetError) -> Error {
-    match e {
-        ParquetError::External(source) => Error::Storage {
-            location: location.to_owned(),
-            source,
-        },
-        other => Error::corrupt(location, other.to_string()),
-    }
-}
-
 struct Tracker {
     done: AtomicUsize,
     rows: AtomicU64,
@@ -115,149 +101,90 @@ impl ParquetProfiler {
         self
     }
 
-    /// Row groups decoded at once by [`profile_object`](Self::profile_object) (≥ 1).
+    /// Row groups decoded at once (≥ 1); see [`ParquetReader::with_max_in_flight`].
     pub fn with_max_in_flight(mut self, n: usize) -> Self {
         self.max_in_flight = n.max(1);
         self
     }
 
-    fn empty_or_merge(&self, profiles: Vec<Profile>, schema: &arrow_schema::Schema) -> Result<Profile> {
-        let mut merged = Profiler::with_schema(self.config.clone(), schema)?.finish();
-        for p in &profiles {
-            merged.merge(p)?;
-        }
-        Ok(merged)
-    }
-
-    /// Profiles a local Parquet file.
-    pub fn profile_file(&self, path: impl AsRef<Path>) -> Result<Profile> {
+    /// The reader and the per-row-group work shared by the blocking and async paths.
+    fn plan(&self, reader: ParquetReader) -> Result<(ParquetReader, Scan, impl RowGroupProfile + use<>)> {
         self.config.validate()?;
-        let path = path.as_ref();
-        let location = path.display().to_string();
-        let open = || {
-            File::open(path).map_err(|source| Error::Io {
-                location: location.clone(),
-                source,
-            })
-        };
-        let metadata =
-            ArrowReaderMetadata::load(&open()?, ArrowReaderOptions::new()).map_err(|e| parquet_error(&location, e))?;
-        let row_groups = metadata.metadata().row_groups();
-        let tracker = Tracker {
-            done: AtomicUsize::new(0),
-            rows: AtomicU64::new(0),
-            total: row_groups.len(),
-            rows_total: row_groups.iter().map(|g| g.num_rows().max(0) as u64).sum(),
-        };
-        tracing::debug!(file = %location, row_groups = tracker.total, rows = tracker.rows_total, "profiling parquet file");
-        // Each task opens its own handle: cloned `File`s share one offset and
-        // parquet's reader seeks, so sharing a handle across threads would race.
-        let partials = (0..row_groups.len())
-            .into_par_iter()
-            .map(|rg| -> Result<Profile> {
-                let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(open()?, metadata.clone())
-                    .with_row_groups(vec![rg])
-                    .with_batch_size(self.config.batch_size)
-                    .build()
-                    .map_err(|e| parquet_error(&location, e))?;
-                let mut profiler = Profiler::with_schema(self.config.clone(), metadata.schema())?;
-                for batch in reader {
-                    let batch =
-                        batch.map_err(|e| Error::corrupt(format!("{location}, row group {rg}"), e.to_string()))?;
-                    profiler.update(&batch)?;
-                }
-                let profile = profiler.finish();
-                tracker.finished(profile.num_rows(), self.progress.as_ref());
-                Ok(profile)
-            })
-            .try_fold(Vec::new, |mut acc: Vec<Profile>, p| -> Result<Vec<Profile>> {
-                match acc.last_mut() {
-                    Some(last) => last.merge(&p?)?,
-                    None => acc.push(p?),
-                }
-                Ok(acc)
-            })
-            .try_reduce(Vec::new, |mut a, b| {
-                a.extend(b);
-                if a.len() > 1 {
-                    let mut merged = a.swap_remove(0);
-                    for p in &a {
-                        merged.merge(p)?;
-                    }
-                    a = vec![merged];
-                }
-                Ok(a)
-            })?;
-        self.empty_or_merge(partials, metadata.schema())
-    }
-
-    /// Profiles a Parquet object in any [`ObjectStore`], decoding at most
-    /// [`max_in_flight`](Self::with_max_in_flight) row groups at a time and
-    /// profiling them on the rayon pool (the async task never runs CPU work).
-    pub async fn profile_object(&self, store: Arc<dyn ObjectStore>, path: &ObjectPath) -> Result<Profile> {
-        self.config.validate()?;
-        let location = path.to_string();
-        let size = store.head(path).await.map_err(|e| Error::storage(&location, e))?.size;
-        let mut reader = ObjectReader::new(Arc::clone(&store), path.clone(), size);
-        let metadata = ArrowReaderMetadata::load_async(&mut reader, ArrowReaderOptions::new())
-            .await
-            .map_err(|e| parquet_error(&location, e))?;
-        let row_groups = metadata.metadata().row_groups();
+        let reader = reader.with_max_in_flight(self.max_in_flight);
+        let row_groups = reader.metadata().metadata().row_groups();
         let tracker = Arc::new(Tracker {
             done: AtomicUsize::new(0),
             rows: AtomicU64::new(0),
             total: row_groups.len(),
             rows_total: row_groups.iter().map(|g| g.num_rows().max(0) as u64).sum(),
         });
-        let partials: Vec<Profile> = futures::stream::iter(0..row_groups.len())
-            .map(|rg| {
-                let reader = ObjectReader::new(Arc::clone(&store), path.clone(), size);
-                let metadata = metadata.clone();
-                let location = location.clone();
-                let config = self.config.clone();
-                let tracker = Arc::clone(&tracker);
-                let progress = self.progress.clone();
-                async move {
-                    let batches: Vec<_> = ParquetRecordBatchStreamBuilder::new_with_metadata(reader, metadata.clone())
-                        .with_row_groups(vec![rg])
-                        .with_batch_size(config.batch_size)
-                        .build()
-                        .map_err(|e| parquet_error(&location, e))?
-                        .try_collect()
-                        .await
-                        .map_err(|e| parquet_error(&format!("{location}, row group {rg}"), e))?;
-                    let (tx, rx) = futures::channel::oneshot::channel();
-                    rayon::spawn(move || {
-                        let result = (|| {
-                            let mut profiler = Profiler::with_schema(config, metadata.schema())?;
-                            for b in &batches {
-                                profiler.update(b)?;
-                            }
-                            Ok(profiler.finish())
-                        })();
-                        // The receiver only disappears when the caller dropped the future.
-                        let _ = tx.send(result);
-                    });
-                    let profile: Profile = rx.await.map_err(|_| {
-                        Error::storage(location.clone(), "profiling task was cancelled before it finished")
-                    })??;
-                    tracker.finished(profile.num_rows(), progress.as_ref());
-                    Ok::<Profile, Error>(profile)
-                }
-            })
-            .buffer_unordered(self.max_in_flight)
-            .try_collect()
-            .await?;
-        self.empty_or_merge(partials, metadata.schema())
+        tracing::debug!(file = %reader.location(), row_groups = tracker.total, rows = tracker.rows_total, "profiling parquet file");
+        let (config, schema, progress) = (self.config.clone(), Arc::clone(reader.schema()), self.progress.clone());
+        let scan = Scan::all().batch_size(self.config.batch_size);
+        let map = move |_rg: usize, batches: RowGroupBatches<'_>| -> Result<Profile> {
+            let mut profiler = Profiler::with_schema(config.clone(), &schema)?;
+            for batch in batches {
+                profiler.update(&batch?)?;
+            }
+            let profile = profiler.finish();
+            tracker.finished(profile.num_rows(), progress.as_ref());
+            Ok(profile)
+        };
+        Ok((reader, scan, map))
+    }
+
+    fn finish(&self, merged: Option<Profile>, reader: &ParquetReader) -> Result<Profile> {
+        match merged {
+            Some(p) => Ok(p),
+            None => Ok(Profiler::with_schema(self.config.clone(), reader.schema())?.finish()),
+        }
+    }
+
+    /// Profiles a Parquet file: a local path, a URL (`file://`, `s3://`, ...)
+    /// or an object in a store, row groups in parallel. Blocks; from async
+    /// code use [`profile_async`](Self::profile_async).
+    pub fn profile(&self, source: impl Into<ParquetSource>) -> Result<Profile> {
+        self.config.validate()?;
+        let (reader, scan, map) = self.plan(ParquetReader::open(source)?)?;
+        let merged = reader.map_reduce(&scan, map, merge)?;
+        self.finish(merged, &reader)
+    }
+
+    /// Profiles a Parquet file without blocking the caller's executor: I/O on
+    /// the caller's runtime, decoding and profiling on the rayon pool.
+    pub async fn profile_async(&self, source: impl Into<ParquetSource>) -> Result<Profile> {
+        self.config.validate()?;
+        let (reader, scan, map) = self.plan(ParquetReader::open_async(source).await?)?;
+        let merged = reader.map_reduce_async(&scan, map, merge).await?;
+        self.finish(merged, &reader)
+    }
+
+    /// Profiles a local Parquet file ([`profile`](Self::profile) of a path).
+    pub fn profile_file(&self, path: impl AsRef<Path>) -> Result<Profile> {
+        self.profile(path.as_ref())
+    }
+
+    /// Profiles a Parquet object in any [`ObjectStore`], decoding at most
+    /// [`max_in_flight`](Self::with_max_in_flight) row groups at a time and
+    /// profiling them on the rayon pool (the async task never runs CPU work).
+    pub async fn profile_object(&self, store: Arc<dyn ObjectStore>, path: &ObjectPath) -> Result<Profile> {
+        self.profile_async(ParquetSource::object(store, path.clone())).await
     }
 
     /// Profiles a Parquet file named by URL: `file:///abs/path.parquet`, or
     /// `s3://`, `gs://`, `az://` when the crate is built with the `aws`,
-    /// `gcp` or `azure` feature (credentials from the usual environment variables).
+    /// `gcp` or `azure` feature (configuration from the environment, see
+    /// [`mlops_core::store::open_url`]).
     pub async fn profile_url(&self, url: &str) -> Result<Profile> {
-        let parsed = url::Url::parse(url)
-            .map_err(|e| Error::invalid_input("URL", url, e.to_string(), "file:///abs/path or s3://bucket/key"))?;
-        let (store, path) = crate::store::store_for_url(&parsed)?;
-        self.profile_object(store, &path).await
+        self.profile_async(ParquetSource::Url(url.to_owned())).await
     }
+}
+
+/// The per-row-group profiling closure.
+trait RowGroupProfile: Fn(usize, RowGroupBatches<'_>) -> Result<Profile> + Send + Sync + 'static {}
+impl<F: Fn(usize, RowGroupBatches<'_>) -> Result<Profile> + Send + Sync + 'static> RowGroupProfile for F {}
+
+fn merge(mut a: Profile, b: Profile) -> Result<Profile> {
+    a.merge(&b)?;
+    Ok(a)
 }

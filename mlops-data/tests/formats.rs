@@ -113,21 +113,31 @@ fn tampered_json_state_is_rejected_not_trusted() {
     let tampered = json.replacen("\"count\":4750", "\"count\":4751", 1);
     assert_ne!(tampered, json);
     assert!(matches!(Profile::from_json(&tampered), Err(Error::Corrupt { .. })));
-    // Derived fields are ignored, state is what counts.
+    // Derived fields are ignored, state is what counts: a changed derived
+    // field (and an unknown one) reads back as the untouched profile.
     let cosmetic = json.replacen("\"mean_len\":", "\"mean_len\":1e9,\"x\":", 1);
-    let _ = Profile::from_json(&cosmetic);
+    assert_ne!(cosmetic, json);
+    let back = Profile::from_json(&cosmetic).expect("derived fields do not decide validity");
+    assert_eq!(back.to_json().unwrap(), json);
 }
 
 proptest::proptest! {
     #![proptest_config(proptest::prelude::ProptestConfig { cases: 256, ..Default::default() })]
     #[test]
     fn arbitrary_json_and_bytes_never_panic(s in ".{0,200}", bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300)) {
-        let _ = Profile::from_json(&s);
-        let _ = Profile::from_bytes(&bytes);
+        // No panic, and what is refused is refused with a typed error naming the format.
+        let typed = |e: &Error| matches!(e, Error::Corrupt { .. } | Error::Serialization { .. } | Error::UnsupportedVersion { .. });
+        let json = Profile::from_json(&s);
+        proptest::prop_assert!(json.as_ref().is_err_and(typed), "{:?}", json.map(|_| ()));
+        let raw = Profile::from_bytes(&bytes);
+        proptest::prop_assert!(raw.as_ref().is_err_and(typed), "{:?}", raw.map(|_| ()));
+        // A well-framed envelope (magic, version, length, checksum) around arbitrary bytes.
         let mut framed = b"MLOPSPRF\x01\x00\x00\x00".to_vec();
         framed.extend_from_slice(&(bytes.len() as u64).to_le_bytes());
         framed.extend_from_slice(&bytes);
         framed.extend_from_slice(&xxhash_rust::xxh3::xxh3_64(&bytes).to_le_bytes());
-        let _ = Profile::from_bytes(&framed);
+        if let Err(e) = Profile::from_bytes(&framed) {
+            proptest::prop_assert!(typed(&e), "{e}");
+        }
     }
 }

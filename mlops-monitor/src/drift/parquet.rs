@@ -7,15 +7,12 @@
 //! holds only the columns in flight. String columns are read as dictionaries:
 //! categories are counted per dictionary entry, not per row.
 
-use std::fs::File;
-use std::path::Path;
 use std::sync::Arc;
 
 use arrow_array::ArrayRef;
 use arrow_schema::{DataType, Field, Schema};
-use parquet::arrow::ProjectionMask;
-use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder};
-use parquet::errors::ParquetError;
+use mlops_data::{ParquetReader, ParquetSource, Scan};
+use parquet::arrow::arrow_reader::ArrowReaderOptions;
 use rayon::prelude::*;
 
 use super::column::ColumnDrift;
@@ -26,20 +23,8 @@ use mlops_core::{Error, Result};
 const BATCH_ROWS: usize = 64 * 1024;
 
 /// One Parquet file opened for column-wise reads.
-struct ColumnFile<'a> {
-    path: &'a Path,
-    location: String,
-    metadata: ArrowReaderMetadata,
-}
-
-fn parquet_error(location: &str, e: ParquetError) -> Error {
-    match e {
-        ParquetError::External(source) => Error::Storage {
-            location: location.to_owned(),
-            source,
-        },
-        other => Error::corrupt(location, other.to_string()),
-    }
+struct ColumnFile {
+    reader: ParquetReader,
 }
 
 /// Top-level strings become dictionaries (the reader keeps Parquet's own dictionary pages).
@@ -62,66 +47,44 @@ fn dictionary_strings(schema: &Schema) -> Option<Schema> {
     changed.then(|| Schema::new_with_metadata(fields, schema.metadata().clone()))
 }
 
-impl<'a> ColumnFile<'a> {
-    fn open(path: &'a Path) -> Result<Self> {
-        let location = path.display().to_string();
-        let file = File::open(path).map_err(|source| Error::Io {
-            location: location.clone(),
-            source,
-        })?;
-        let plain =
-            ArrowReaderMetadata::load(&file, ArrowReaderOptions::new()).map_err(|e| parquet_error(&location, e))?;
-        let metadata = match dictionary_strings(plain.schema()) {
-            Some(hinted) => ArrowReaderMetadata::try_new(
-                Arc::clone(plain.metadata()),
-                ArrowReaderOptions::new().with_schema(Arc::new(hinted)),
-            )
-            .map_err(|e| parquet_error(&location, e))?,
-            None => plain,
+impl ColumnFile {
+    fn open(source: ParquetSource) -> Result<Self> {
+        let reader = ParquetReader::open(source)?;
+        let reader = match dictionary_strings(reader.schema()) {
+            Some(hinted) => reader.with_arrow_options(ArrowReaderOptions::new().with_schema(Arc::new(hinted)))?,
+            None => reader,
         };
-        Ok(ColumnFile {
-            path,
-            location,
-            metadata,
-        })
+        Ok(ColumnFile { reader })
+    }
+
+    fn location(&self) -> &str {
+        self.reader.location()
     }
 
     fn schema(&self) -> &Schema {
-        self.metadata.schema()
+        self.reader.schema()
     }
 
     fn rows(&self) -> usize {
-        self.metadata.metadata().file_metadata().num_rows().max(0) as usize
+        usize::try_from(self.reader.num_rows()).unwrap_or(usize::MAX)
     }
 
     /// Column `index` of the Arrow schema, all row groups (decoded in parallel, kept in order).
     fn read_column(&self, index: usize) -> Result<Vec<ArrayRef>> {
-        let row_groups = self.metadata.metadata().num_row_groups();
-        let parts: Vec<Vec<ArrayRef>> = (0..row_groups)
-            .into_par_iter()
-            .map(|rg| -> Result<Vec<ArrayRef>> {
-                // One handle per task: parquet's reader seeks, so handles are not shared.
-                let file = File::open(self.path).map_err(|source| Error::Io {
-                    location: self.location.clone(),
-                    source,
-                })?;
-                let mask = ProjectionMask::roots(self.metadata.parquet_schema(), [index]);
-                let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(file, self.metadata.clone())
-                    .with_projection(mask)
-                    .with_row_groups(vec![rg])
-                    .with_batch_size(BATCH_ROWS)
-                    .build()
-                    .map_err(|e| parquet_error(&self.location, e))?;
-                reader
-                    .map(|batch| {
-                        batch
-                            .map(|b| Arc::clone(b.column(0)))
-                            .map_err(|e| Error::corrupt(format!("{}, row group {rg}", self.location), e.to_string()))
-                    })
-                    .collect()
-            })
-            .collect::<Result<_>>()?;
-        Ok(parts.into_iter().flatten().collect())
+        let scan = Scan::all().columns([index]).batch_size(BATCH_ROWS);
+        let arrays = self.reader.map_reduce(
+            &scan,
+            |_rg, batches| {
+                batches
+                    .map(|b| Ok(Arc::clone(b?.column(0))))
+                    .collect::<Result<Vec<_>>>()
+            },
+            |mut a, b| {
+                a.extend(b);
+                Ok(a)
+            },
+        )?;
+        Ok(arrays.unwrap_or_default())
     }
 }
 
@@ -129,6 +92,11 @@ impl DataDrift {
     /// Compares two Parquet files, as [`compare`](Self::compare) does their
     /// batches, reading one column at a time (row groups in parallel) so memory
     /// holds only the columns being compared.
+    ///
+    /// Each side is a local path or a URL (`file://`, and `s3://`, `gs://`,
+    /// `az://` with the `aws`, `gcp`, `azure` features; see
+    /// [`ParquetSource`]). Object-store reads block on a private runtime:
+    /// from async code, call this inside `spawn_blocking`.
     ///
     /// A column of the reference missing from the current file, or a column
     /// name that appears twice in either file, is an error naming it; a truncated or corrupt file is [`Error::Corrupt`] naming the
@@ -155,12 +123,19 @@ impl DataDrift {
     /// assert!(x.drifted && report.dataset_drift);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn compare_parquet(&self, reference: impl AsRef<Path>, current: impl AsRef<Path>) -> Result<DriftReport> {
+    pub fn compare_parquet(
+        &self,
+        reference: impl Into<ParquetSource>,
+        current: impl Into<ParquetSource>,
+    ) -> Result<DriftReport> {
         self.validate()?;
-        let reference = ColumnFile::open(reference.as_ref())?;
-        let current = ColumnFile::open(current.as_ref())?;
-        require_unique_names(reference.schema(), &format!("reference data ({})", reference.location))?;
-        require_unique_names(current.schema(), &format!("current data ({})", current.location))?;
+        let reference = ColumnFile::open(reference.into())?;
+        let current = ColumnFile::open(current.into())?;
+        require_unique_names(
+            reference.schema(),
+            &format!("reference data ({})", reference.location()),
+        )?;
+        require_unique_names(current.schema(), &format!("current data ({})", current.location()))?;
         let columns: Vec<ColumnDrift> = reference
             .schema()
             .fields()
@@ -175,7 +150,7 @@ impl DataDrift {
                         .schema()
                         .column_with_name(name)
                         .ok_or_else(|| Error::SchemaMismatch {
-                            location: format!("current data ({})", current.location),
+                            location: format!("current data ({})", current.location()),
                             message: format!("column `{name}` is missing"),
                         })?;
                 let data_type = field.data_type();

@@ -1,0 +1,230 @@
+//! `s3://` URLs give the same results as local files, against the S3-compatible
+//! server on loopback: the `profile` and `drift_report` examples (as the
+//! README documents them), `DataDrift::compare_parquet` and fingerprints.
+//!
+//! CI starts the server (`.ci/s3-server.sh start`) and exports its address; a
+//! run without it starts one through the same script. The library reads its
+//! S3 configuration from the environment, so in-process checks run in a child
+//! copy of this test binary that has the server's variables. Set
+//! `MLOPS_SKIP_S3=1` to skip explicitly (the tests then print that they were
+//! skipped).
+#![cfg(feature = "aws")]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::OnceLock;
+
+use mlops_data::{ParquetProfiler, ProfileConfig, fingerprint_parquet, fingerprint_parquet_file};
+use mlops_monitor::drift::{DataDrift, DriftConfig};
+use object_store::ObjectStoreExt;
+use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
+use object_store::path::Path as ObjectPath;
+
+fn example(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    exe.parent().unwrap().parent().unwrap().join("examples").join(name)
+}
+
+fn data(name: &str) -> String {
+    format!("{}/data/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The loopback server's variables: from the environment when CI exported
+/// them, else from starting the server. `None` only with `MLOPS_SKIP_S3=1`.
+fn s3_config() -> Option<&'static HashMap<String, String>> {
+    static CONFIG: OnceLock<Option<HashMap<String, String>>> = OnceLock::new();
+    CONFIG
+        .get_or_init(|| {
+            if std::env::var("MLOPS_SKIP_S3").is_ok_and(|v| v == "1") {
+                return None;
+            }
+            let from_env: HashMap<String, String> = std::env::vars()
+                .filter(|(k, _)| k.starts_with("AWS_") || k.starts_with("MLOPS_TEST_S3"))
+                .collect();
+            if from_env.contains_key("MLOPS_TEST_S3_BUCKET") && from_env.contains_key("AWS_ENDPOINT") {
+                return Some(from_env);
+            }
+            let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../.ci/s3-server.sh");
+            // The server watches this process and exits when the test run ends.
+            let start = Command::new("bash")
+                .arg(&script)
+                .arg("start")
+                .env("S3_SERVER_WATCH_PID", std::process::id().to_string())
+                .output()
+                .expect("run .ci/s3-server.sh");
+            assert!(
+                start.status.success(),
+                "could not start the S3 test server: {}",
+                String::from_utf8_lossy(&start.stderr)
+            );
+            Some(
+                String::from_utf8_lossy(&start.stdout)
+                    .lines()
+                    .filter_map(|l| l.trim().trim_start_matches("export ").split_once('='))
+                    .map(|(k, v)| (k.to_owned(), v.trim_matches('"').trim_matches('\'').to_owned()))
+                    .collect(),
+            )
+        })
+        .as_ref()
+}
+
+fn config(test: &str) -> Option<&'static HashMap<String, String>> {
+    let cfg = s3_config();
+    if cfg.is_none() {
+        eprintln!("MLOPS_SKIP_S3=1: skipping S3 test {test}");
+    }
+    cfg
+}
+
+/// Uploads local files under a fresh prefix; returns their `s3://` URLs.
+fn upload(cfg: &HashMap<String, String>, test: &str, files: &[&str]) -> Vec<String> {
+    let bucket = &cfg["MLOPS_TEST_S3_BUCKET"];
+    let mut builder = AmazonS3Builder::new().with_bucket_name(bucket);
+    for (k, v) in cfg {
+        if let Ok(key) = k.to_ascii_lowercase().parse::<AmazonS3ConfigKey>() {
+            builder = builder.with_config(key, v);
+        }
+    }
+    let store = builder.build().unwrap();
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let prefix = format!("{test}-{}-{nanos}", std::process::id());
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    files
+        .iter()
+        .map(|file| {
+            let name = std::path::Path::new(file).file_name().unwrap().to_str().unwrap();
+            let key = ObjectPath::from(format!("{prefix}/{name}"));
+            let bytes = std::fs::read(file).unwrap();
+            rt.block_on(store.put(&key, bytes.into())).unwrap();
+            format!("s3://{bucket}/{key}")
+        })
+        .collect()
+}
+
+/// Runs `test` in a child copy of this binary whose environment holds the
+/// server's variables, and requires it to pass. Returns `true` when the
+/// caller is that child (and should do the checks itself).
+fn in_s3_environment(test: &str, cfg: &HashMap<String, String>) -> bool {
+    if std::env::var("AWS_ENDPOINT").is_ok() {
+        return true;
+    }
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args([test, "--exact", "--nocapture", "--test-threads=1"])
+        .envs(cfg)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains("1 passed"),
+        "{test} in the S3 environment: {stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    false
+}
+
+#[test]
+fn profile_example_reads_s3_urls_as_it_reads_local_files() {
+    let Some(cfg) = config("profile_example_reads_s3_urls_as_it_reads_local_files") else {
+        return;
+    };
+    let url = &upload(cfg, "profile", &[&data("train.parquet")])[0];
+    let run = |source: &str| {
+        let out = Command::new(example("profile")).arg(source).envs(cfg).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{source}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
+    let local = run(&data("train.parquet"));
+    let remote = run(url);
+    assert_eq!(local["num_rows"], 20_000);
+    assert_eq!(remote, local);
+}
+
+#[test]
+fn drift_report_example_reads_s3_urls_as_it_reads_local_files() {
+    let Some(cfg) = config("drift_report_example_reads_s3_urls_as_it_reads_local_files") else {
+        return;
+    };
+    let urls = upload(cfg, "drift", &[&data("train.parquet"), &data("serving.parquet")]);
+    let run = |reference: &str, current: &str| {
+        let out = Command::new(example("drift_report"))
+            .args(["--reference", reference, "--current", current])
+            .envs(cfg)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
+    let local = run(&data("train.parquet"), &data("serving.parquet"));
+    assert_eq!(local["columns"].as_array().unwrap().len(), 8);
+    assert_eq!(run(&urls[0], &urls[1]), local);
+    // Mixed: a local reference against current data in the store.
+    assert_eq!(run(&data("train.parquet"), &urls[1]), local);
+}
+
+#[test]
+fn compare_parquet_and_fingerprints_on_s3_equal_the_local_results() {
+    const NAME: &str = "compare_parquet_and_fingerprints_on_s3_equal_the_local_results";
+    let Some(cfg) = config(NAME) else { return };
+    if !in_s3_environment(NAME, cfg) {
+        return; // the child process ran (and passed) the checks below
+    }
+    let (train, serving) = (data("train.parquet"), data("serving.parquet"));
+    let urls = upload(cfg, "compare", &[&train, &serving]);
+
+    let drift = DataDrift::new(DriftConfig::default());
+    let local = drift.compare_parquet(&train, &serving).unwrap();
+    let remote = drift.compare_parquet(&urls[0], &urls[1]).unwrap();
+    assert!(local.number_of_drifted_columns > 0);
+    assert_eq!(remote.to_json_pretty().unwrap(), local.to_json_pretty().unwrap());
+
+    let local_fp = fingerprint_parquet_file(&train).unwrap();
+    let remote_fp = fingerprint_parquet(urls[0].as_str()).unwrap();
+    assert_eq!(remote_fp.fingerprint, local_fp.fingerprint);
+    assert_eq!((remote_fp.num_rows, &remote_fp.schema), (20_000, &local_fp.schema));
+    assert_eq!(remote_fp.uri, urls[0]);
+
+    // One row group in flight at a time gives the same profile as the local file.
+    let profiler = ParquetProfiler::new(ProfileConfig::default()).with_max_in_flight(1);
+    assert_eq!(
+        profiler.profile(urls[0].as_str()).unwrap().to_json().unwrap(),
+        profiler.profile_file(&train).unwrap().to_json().unwrap()
+    );
+
+    // The async paths agree too.
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let (profile, fp) = rt.block_on(async {
+        (
+            profiler.profile_url(&urls[1]).await.unwrap(),
+            mlops_data::fingerprint_parquet_async(urls[1].as_str()).await.unwrap(),
+        )
+    });
+    assert_eq!(
+        profile.to_json().unwrap(),
+        profiler.profile_file(&serving).unwrap().to_json().unwrap()
+    );
+    assert_eq!(fp.fingerprint, fingerprint_parquet_file(&serving).unwrap().fingerprint);
+
+    // A missing object is a storage error naming it.
+    let missing = format!("{}-missing", urls[0]);
+    let e = drift.compare_parquet(&urls[0], missing.as_str()).unwrap_err();
+    assert!(
+        matches!(e, mlops_data::Error::Storage { .. }) && e.to_string().contains("-missing"),
+        "{e}"
+    );
+}
