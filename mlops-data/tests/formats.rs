@@ -122,7 +122,8 @@ fn tampered_json_state_is_rejected_not_trusted() {
 }
 
 proptest::proptest! {
-    #![proptest_config(proptest::prelude::ProptestConfig { cases: 256, ..Default::default() })]
+    // A fixed seed: every run draws the same cases (CI must not fail at random).
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 256, rng_seed: proptest::test_runner::RngSeed::Fixed(0x5eed_0005), ..Default::default() })]
     #[test]
     fn arbitrary_json_and_bytes_never_panic(s in ".{0,200}", bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300)) {
         // No panic, and what is refused is refused with a typed error naming the format.
