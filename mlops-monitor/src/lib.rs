@@ -22,7 +22,7 @@
 //! ```
 //! use std::sync::Arc;
 //! use arrow_array::{ArrayRef, Float64Array, RecordBatch};
-//! use mlops_monitor::drift::{DataDrift, DriftConfig};
+//! use mlops_monitor::drift::{DataDrift, DriftConfig, DriftMethod};
 //!
 //! let batch = |shift: f64| RecordBatch::try_from_iter([(
 //!     "x",
@@ -30,7 +30,7 @@
 //! )]);
 //! let report = DataDrift::new(DriftConfig::default()).compare(&[batch(0.0)?], &[batch(10.0)?])?;
 //! let x = report.column("x").unwrap();
-//! assert_eq!(x.method, "ks"); // n ≤ 1000, numeric, many unique values
+//! assert_eq!(x.method, Some(DriftMethod::Ks)); // n ≤ 1000, numeric, many unique values
 //! assert!(x.drifted && report.dataset_drift);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```

@@ -47,7 +47,7 @@ fn default_selection_follows_evidently() {
     let methods: Vec<(&str, &str)> = small
         .columns
         .iter()
-        .map(|c| (c.name.as_str(), c.method.as_str()))
+        .map(|c| (c.name.as_str(), c.method.map_or("–", DriftMethod::name)))
         .collect();
     assert_eq!(
         methods,
@@ -61,7 +61,11 @@ fn default_selection_follows_evidently() {
         ]
     );
     let large = DataDrift::default().compare(&[mk(3000)], &[mk(2000)]).unwrap();
-    let methods: Vec<&str> = large.columns.iter().map(|c| c.method.as_str()).collect();
+    let methods: Vec<&str> = large
+        .columns
+        .iter()
+        .map(|c| c.method.map_or("–", DriftMethod::name))
+        .collect();
     assert_eq!(
         methods,
         vec![
@@ -111,7 +115,7 @@ fn shifted_columns_drift_and_the_share_decides_the_dataset() {
     // Scores are the distance for distance methods and compared with >=.
     let a = r.column("a").unwrap();
     assert_eq!(a.score, a.statistic);
-    assert!(a.score.unwrap() >= a.threshold);
+    assert!(a.score.unwrap() >= a.threshold.unwrap());
 }
 
 #[test]
@@ -146,7 +150,14 @@ fn empty_all_null_and_nested_columns_never_abort_the_report() {
             "a jump from 0 % to 100 % missing is its own finding"
         );
     }
-    assert_eq!(r.column("nested").unwrap().status, ColumnStatus::Unsupported);
+    // An unsupported column is reported as such: no method, no threshold, no kind, no verdict.
+    let nested = r.column("nested").unwrap();
+    assert_eq!(nested.status, ColumnStatus::Unsupported);
+    assert_eq!(
+        (nested.method, nested.threshold, nested.column_type, nested.drifted),
+        (None, None, None, false)
+    );
+    assert!(nested.message.as_deref().unwrap().contains("List"), "{nested:?}");
     assert_eq!(r.number_of_columns, 1);
     // The JSON form has no NaN and the documented fields.
     let v: serde_json::Value = serde_json::from_str(&r.to_json_pretty().unwrap()).unwrap();
@@ -158,6 +169,17 @@ fn empty_all_null_and_nested_columns_never_abort_the_report() {
             assert!(c.get(key).is_some(), "{key}");
         }
     }
+    let nested_json = v["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "nested")
+        .unwrap();
+    assert!(
+        nested_json["method"].is_null() && nested_json["threshold"].is_null(),
+        "{nested_json}"
+    );
+    assert_eq!(v["columns"][0]["method"], "ks");
     // A column missing from the current data is an error naming it.
     let missing = DataDrift::default().compare(
         &[batch(vec![("x", numbers(10, 0.0, 7))])],
@@ -188,7 +210,11 @@ fn overrides_and_corrections() {
     let bh = DataDrift::new(DriftConfig::default().with_correction(Correction::BenjaminiHochberg))
         .compare(&[mk(0.0)], &[mk(25.0)])
         .unwrap();
-    assert!(bonf.columns.iter().all(|c| (c.threshold - 0.005).abs() < 1e-15));
+    assert!(
+        bonf.columns
+            .iter()
+            .all(|c| (c.threshold.unwrap() - 0.005).abs() < 1e-15)
+    );
     assert!(bonf.number_of_drifted_columns <= base.number_of_drifted_columns);
     assert!(bh.number_of_drifted_columns <= base.number_of_drifted_columns);
     assert!(bh.number_of_drifted_columns >= bonf.number_of_drifted_columns);
@@ -196,7 +222,7 @@ fn overrides_and_corrections() {
         .compare(&[mk(0.0)], &[mk(25.0)])
         .unwrap();
     let c0 = psi.column("c0").unwrap();
-    assert_eq!((c0.method.as_str(), c0.threshold), ("psi", 0.2));
+    assert_eq!((c0.method, c0.threshold), (Some(DriftMethod::Psi), Some(0.2)));
     for method in [
         DriftMethod::Hellinger,
         DriftMethod::JensenShannon,

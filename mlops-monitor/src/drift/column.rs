@@ -43,10 +43,11 @@ pub struct SharePlot {
 pub struct ColumnDrift {
     /// Column name.
     pub name: String,
-    /// How the column was compared.
-    pub column_type: ColumnKind,
-    /// The method's report name (`ks`, `wasserstein`…).
-    pub method: String,
+    /// How the column was compared; `None` for a type no method handles.
+    pub column_type: Option<ColumnKind>,
+    /// The method used; `None` when the column could not be tested at all
+    /// (an unsupported type). Serialized under its report name (`ks`, `wasserstein`…).
+    pub method: Option<DriftMethod>,
     /// Test statistic or distance.
     pub statistic: Option<f64>,
     /// p-value, for tests.
@@ -54,8 +55,9 @@ pub struct ColumnDrift {
     /// What was compared with the threshold: the p-value for tests, the distance otherwise
     /// (Evidently's `drift_score`). `None` when the column could not be tested.
     pub score: Option<f64>,
-    /// The threshold in force (after any multiple-testing correction).
-    pub threshold: f64,
+    /// The threshold in force (after any multiple-testing correction); `None`
+    /// when no method applies.
+    pub threshold: Option<f64>,
     /// The verdict.
     pub drifted: bool,
     /// Whether it could be tested.
@@ -178,6 +180,29 @@ pub(crate) fn measure(method: DriftMethod, reference: &ColumnSample, current: &C
     })
 }
 
+/// The result for a column whose type no drift method handles: no method, no
+/// threshold, no verdict, only the reason.
+pub(crate) fn unsupported(name: &str, reason: String) -> ColumnDrift {
+    ColumnDrift {
+        name: name.to_owned(),
+        column_type: None,
+        method: None,
+        statistic: None,
+        p_value: None,
+        score: None,
+        threshold: None,
+        drifted: false,
+        status: ColumnStatus::Unsupported,
+        message: Some(reason),
+        reference_count: 0,
+        current_count: 0,
+        reference_missing_share: 0.0,
+        current_missing_share: 0.0,
+        missing_share_drifted: false,
+        plot: None,
+    }
+}
+
 /// Evaluates one column; too little data becomes a `NotEnoughData` result, never an error.
 pub(crate) fn evaluate(
     name: &str,
@@ -195,12 +220,12 @@ pub(crate) fn evaluate(
     let _ = missing_z;
     let mut out = ColumnDrift {
         name: name.to_owned(),
-        column_type: reference.kind,
-        method: method.name().to_owned(),
+        column_type: Some(reference.kind),
+        method: Some(method),
         statistic: None,
         p_value: None,
         score: None,
-        threshold,
+        threshold: Some(threshold),
         drifted: false,
         status: ColumnStatus::Ok,
         message: None,

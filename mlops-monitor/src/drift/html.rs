@@ -6,6 +6,8 @@
 use std::fmt::Write as _;
 
 use super::column::{ColumnDrift, ColumnStatus, SharePlot};
+use super::data::ColumnKind;
+use super::methods::DriftMethod;
 use super::report::DriftReport;
 
 fn escape(text: &str) -> String {
@@ -119,12 +121,15 @@ fn row(c: &ColumnDrift) -> String {
         ColumnStatus::Unsupported => "<span class=\"na\">unsupported</span>".to_owned(),
     };
     format!(
-        "<tr><td>{}</td><td>{:?}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.2}% / {:.2}%</td></tr>",
+        "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.2}% / {:.2}%</td></tr>",
         escape(&c.name),
-        c.column_type,
-        escape(&c.method),
+        c.column_type.map_or("–", |k| match k {
+            ColumnKind::Numeric => "numeric",
+            ColumnKind::Categorical => "categorical",
+        }),
+        c.method.map_or("–", DriftMethod::name),
         number(c.score),
-        number(Some(c.threshold)),
+        number(c.threshold),
         verdict,
         c.reference_missing_share * 100.0,
         c.current_missing_share * 100.0
@@ -172,7 +177,7 @@ pub fn render(report: &DriftReport, title: &str) -> String {
                 h,
                 "<figure><figcaption>{} ({})</figcaption>{}</figure>",
                 escape(&c.name),
-                escape(&c.method),
+                c.method.map_or("–", DriftMethod::name),
                 svg(plot, &c.name)
             );
         }

@@ -7,9 +7,9 @@ use arrow_schema::{DataType, Schema};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::column::{ColumnDrift, ColumnStatus, evaluate};
+use super::column::{ColumnDrift, ColumnStatus, evaluate, unsupported};
 use super::correction::{Correction, apply};
-use super::data::{ColumnSample, kind_of, sample};
+use super::data::{kind_of, sample};
 use super::methods::DriftMethod;
 use super::selection::default_method;
 use mlops_core::{Error, Result};
@@ -219,11 +219,10 @@ impl DataDrift {
         current: Vec<ArrayRef>,
     ) -> Result<ColumnDrift> {
         if kind_of(data_type).is_none() {
-            let empty = ColumnSample::empty(super::data::ColumnKind::Numeric);
-            let mut c = evaluate(name, DriftMethod::JensenShannon, 0.1, &empty, &empty);
-            c.status = ColumnStatus::Unsupported;
-            c.message = Some(format!("type {data_type} is not supported by drift methods"));
-            return Ok(c);
+            return Ok(unsupported(
+                name,
+                format!("type {data_type} is not supported by drift methods"),
+            ));
         }
         let r = sample(name, data_type, &reference()?)?;
         // The current side's kind follows from its declared type, so check it before reading.
