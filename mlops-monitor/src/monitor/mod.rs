@@ -47,9 +47,9 @@ mod alerts;
 
 use std::collections::{BTreeMap, VecDeque};
 use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
-use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -251,7 +251,7 @@ impl PredictionSink for MonitorSink {
 pub struct Monitor {
     sink: MonitorSink,
     worker: Option<JoinHandle<MonitorStats>>,
-    operational: Arc<Mutex<OperationalMetrics>>,
+    operational: Arc<OperationalMetrics>,
 }
 
 struct ModelState {
@@ -269,9 +269,10 @@ struct Worker {
     config: MonitorConfig,
     models: BTreeMap<String, ModelState>,
     stats: MonitorStats,
-    operational: Arc<Mutex<OperationalMetrics>>,
+    operational: Arc<OperationalMetrics>,
     dropped: Arc<AtomicU64>,
     dropped_reported: u64,
+    dropped_exported: u64,
 }
 
 impl Worker {
@@ -310,6 +311,7 @@ impl Worker {
         };
         tracing::warn!(model = %alert.model, value = alert.value, "{}", alert.message);
         self.stats.alerts += 1;
+        self.operational.record_alert(&alert.model, alert.policy.name());
         for cb in &self.config.callbacks {
             // A user callback must not take the monitor down with it: the panic
             // is contained and counted, and the next callbacks still run. The
@@ -361,14 +363,12 @@ impl Worker {
     }
 
     fn prediction(&mut self, e: PredictionEvent) -> Result<()> {
-        if let Ok(ops) = self.operational.lock() {
-            ops.record(
-                &e.model,
-                &e.version.to_string(),
-                Duration::from_micros(e.latency_us),
-                e.ok,
-            );
-        }
+        self.operational.record(
+            &e.model,
+            &e.version.to_string(),
+            Duration::from_micros(e.latency_us),
+            e.ok,
+        );
         let task = if e.predicted.is_some() {
             Task::BinaryClassification
         } else {
@@ -486,6 +486,7 @@ impl Worker {
             if let Err(e) = result {
                 // A bad event is recorded and skipped; it never stops the monitor.
                 self.stats.rejected_total += 1;
+                self.operational.record_rejected(&model);
                 self.stats.rejected.push_back(format!("`{model}`: {e}"));
                 while self.stats.rejected.len() > self.config.max_kept_rejected {
                     self.stats.rejected.pop_front();
@@ -493,6 +494,10 @@ impl Worker {
                 }
             }
             let dropped = self.dropped.load(Ordering::Relaxed);
+            if dropped > self.dropped_exported {
+                self.dropped_exported = dropped;
+                self.operational.record_dropped_total(dropped);
+            }
             if dropped > self.dropped_reported && self.config.policies.contains(&AlertPolicy::EventsDropped) {
                 self.dropped_reported = dropped;
                 self.alert(
@@ -526,7 +531,7 @@ impl Monitor {
         }
         let (sender, rx) = sync_channel(config.channel_capacity);
         let dropped = Arc::new(AtomicU64::new(0));
-        let operational = Arc::new(Mutex::new(OperationalMetrics::new()));
+        let operational = Arc::new(OperationalMetrics::new());
         let worker = Worker {
             config,
             models: BTreeMap::new(),
@@ -534,6 +539,7 @@ impl Monitor {
             operational: operational.clone(),
             dropped: dropped.clone(),
             dropped_reported: 0,
+            dropped_exported: 0,
         };
         let handle = std::thread::Builder::new()
             .name("mlops-monitor".into())
@@ -559,9 +565,10 @@ impl Monitor {
         self.sink.dropped.load(Ordering::Relaxed)
     }
 
-    /// Operational metrics in the Prometheus text format, as far as the worker has got.
+    /// Operational metrics in the Prometheus text format, as far as the worker
+    /// has got. The same metrics also go to the application's `metrics` recorder.
     pub fn prometheus(&self) -> String {
-        self.operational.lock().map(|m| m.render()).unwrap_or_default()
+        self.operational.render()
     }
 
     /// Processes every event sent before this call, stops the worker and
@@ -574,6 +581,9 @@ impl Monitor {
             _ => MonitorStats::default(),
         };
         stats.dropped = self.dropped();
+        if stats.dropped > 0 {
+            self.operational.record_dropped_total(stats.dropped);
+        }
         stats.prometheus = self.prometheus();
         stats
     }
