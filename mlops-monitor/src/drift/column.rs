@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::axis::AxisScale;
 use super::binning::{category_shares, fill_empty_bins, histogram_chunked, shares, sturges_edges_for};
 use super::data::{ColumnKind, ColumnSample};
 use super::methods::DriftMethod;
@@ -36,6 +37,9 @@ pub struct SharePlot {
     pub reference: Vec<f64>,
     /// Current share per bin.
     pub current: Vec<f64>,
+    /// How to read the edges (and numeric labels): numbers, dates, times of day.
+    #[serde(default)]
+    pub axis: AxisScale,
 }
 
 /// The drift verdict for one column.
@@ -106,6 +110,7 @@ fn shares_for(reference: &ColumnSample, current: &ColumnSample) -> SharePlot {
             labels: vec![],
             reference: r,
             current: c,
+            axis: AxisScale::Number,
         }
     } else {
         let (labels, r, c) = category_shares(&reference.label_counts(), &current.label_counts(), false);
@@ -114,6 +119,7 @@ fn shares_for(reference: &ColumnSample, current: &ColumnSample) -> SharePlot {
             labels,
             reference: r,
             current: c,
+            axis: AxisScale::Number,
         }
     }
 }

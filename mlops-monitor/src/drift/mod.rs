@@ -4,6 +4,7 @@
 //! [`DataDrift::compare_parquet`] reads two Parquet files one column at a time,
 //! so memory holds only the columns being compared. Both give the same report.
 
+mod axis;
 pub mod binning;
 mod column;
 mod correction;
@@ -16,6 +17,7 @@ mod parquet;
 mod report;
 pub mod selection;
 
+pub use axis::AxisScale;
 pub use column::{BIN_ABOVE_UNIQUE, ColumnDrift, ColumnStatus, SharePlot};
 pub use correction::Correction;
 pub use data::{ColumnKind, ColumnSample};

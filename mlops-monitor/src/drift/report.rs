@@ -7,6 +7,7 @@ use arrow_schema::{DataType, Schema};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use super::axis::AxisScale;
 use super::column::{ColumnDrift, ColumnStatus, evaluate, unsupported};
 use super::correction::{Correction, apply};
 use super::data::{kind_of, sample};
@@ -241,7 +242,11 @@ impl DataDrift {
         let threshold = overrides
             .and_then(|o| o.threshold)
             .unwrap_or_else(|| method.default_threshold());
-        Ok(evaluate(name, method, threshold, &r, &c))
+        let mut out = evaluate(name, method, threshold, &r, &c);
+        if let Some(plot) = out.plot.as_mut() {
+            plot.axis = AxisScale::of(data_type);
+        }
+        Ok(out)
     }
 
     /// The data set verdict over the column results.
