@@ -19,7 +19,7 @@ const DAY_US: i64 = 86_400_000_000;
 fn batches(shift: f64, n: usize, cats: &[&str], days_shift: i64, missing_every: usize) -> Vec<RecordBatch> {
     let x: Vec<f64> = (0..n).map(|i| ((i * 7919) % 1000) as f64 / 100.0 + shift).collect();
     let s: Vec<&str> = (0..n).map(|i| cats[i % cats.len()]).collect();
-    let missing = |i: usize| missing_every > 0 && i % missing_every == 0;
+    let missing = |i: usize| missing_every > 0 && i.is_multiple_of(missing_every);
     let at: Vec<Option<i64>> = (0..n)
         .map(|i| (!missing(i)).then(|| T0_US + ((i * 7919) % 60) as i64 * DAY_US + days_shift * DAY_US))
         .collect();

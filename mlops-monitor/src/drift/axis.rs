@@ -150,7 +150,7 @@ mod tests {
     #[test]
     fn numbers_carry_the_decimals_their_range_needs() {
         assert_eq!(number_label(12.0, 990.0), "12");
-        assert_eq!(number_label(2.71828, 9.0), "2.7");
+        assert_eq!(number_label(2.46, 9.0), "2.5");
         assert_eq!(number_label(0.123_456, 0.05), "0.123");
         assert_eq!(number_label(2.5e7, 1e7), "2.500e7");
         assert_eq!(number_label(-0.001, 100.0), "0");
