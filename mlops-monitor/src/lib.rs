@@ -35,6 +35,8 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub use mlops_core::{Error, Result};
+
 pub mod drift;
 pub mod export;
 pub mod monitor;

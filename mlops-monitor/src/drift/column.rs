@@ -9,7 +9,7 @@ use super::methods::DriftMethod;
 use super::methods::distances::{hellinger, jensen_shannon, psi};
 use super::methods::proportions::{chi_square, two_proportion_z};
 use super::methods::wasserstein::normed_wasserstein_chunked;
-use mlops_core::Result;
+use mlops_core::{Error, Result};
 
 /// Numeric columns with more reference values than this are binned; fewer are compared as categories.
 pub const BIN_ABOVE_UNIQUE: usize = super::data::FEW_DISTINCT;
@@ -28,6 +28,7 @@ pub enum ColumnStatus {
 
 /// Reference and current shares per bin (or category), for plots.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct SharePlot {
     /// Bin edges (numeric, `bins + 1` values) or empty for categories.
     pub edges: Vec<f64>,
@@ -44,6 +45,7 @@ pub struct SharePlot {
 
 /// The drift verdict for one column.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ColumnDrift {
     /// Column name.
     pub name: String,
@@ -80,6 +82,16 @@ pub struct ColumnDrift {
     pub missing_share_drifted: bool,
     /// Shares per bin or category, for the report's plots.
     pub plot: Option<SharePlot>,
+    /// The name of the user detector that tested the column (its
+    /// [`DriftDetector::method`](mlops_core::DriftDetector::method)), when
+    /// `method` is [`DriftMethod::Custom`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detector: Option<String>,
+    /// How far the statistic can be from the one computed exactly on the raw
+    /// data: `None` when it was (drift on data), a bound when it was estimated
+    /// (drift from profiles; `0` when the estimate is exact).
+    #[serde(default)]
+    pub error_bound: Option<f64>,
 }
 
 /// Shares per bin (numbers with more than [`BIN_ABOVE_UNIQUE`] distinct
@@ -183,6 +195,14 @@ pub(crate) fn measure(method: DriftMethod, reference: &ColumnSample, current: &C
             let d = hellinger(&s.reference, &s.current);
             (Some(d), None, d, Some(s))
         }
+        DriftMethod::Custom => {
+            return Err(Error::invalid_input(
+                "drift method",
+                "DriftConfig",
+                "custom",
+                "a built-in method; a user detector is plugged in with DriftConfig::with_detector",
+            ));
+        }
     })
 }
 
@@ -206,6 +226,8 @@ pub(crate) fn unsupported(name: &str, reason: String) -> ColumnDrift {
         current_missing_share: 0.0,
         missing_share_drifted: false,
         plot: None,
+        detector: None,
+        error_bound: None,
     }
 }
 
@@ -241,6 +263,8 @@ pub(crate) fn evaluate(
         current_missing_share: current.missing_share(),
         missing_share_drifted: reference.rows > 0 && current.rows > 0 && missing_p < 0.05,
         plot: None,
+        detector: None,
+        error_bound: None,
     };
     if reference.is_empty() || current.is_empty() {
         out.status = ColumnStatus::NotEnoughData;

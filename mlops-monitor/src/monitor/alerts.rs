@@ -56,6 +56,7 @@ impl AlertPolicy {
 
 /// A raised alert, passed to every callback.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct Alert {
     /// The policy that fired.
     pub policy: AlertPolicy,

@@ -34,6 +34,11 @@ pub enum DriftMethod {
     AndersonDarling,
     /// Cramér–von Mises two-sample test (p-value; threshold 0.1).
     CramerVonMises,
+    /// A user's own [`DriftDetector`](mlops_core::DriftDetector), plugged into a
+    /// column with [`DriftConfig::with_detector`](crate::drift::DriftConfig::with_detector);
+    /// its name is in [`ColumnDrift::detector`](crate::drift::ColumnDrift::detector)
+    /// and it decides the verdict itself.
+    Custom,
 }
 
 impl std::fmt::Display for DriftMethod {
@@ -76,6 +81,7 @@ impl DriftMethod {
             DriftMethod::Hellinger => "hellinger",
             DriftMethod::AndersonDarling => "anderson",
             DriftMethod::CramerVonMises => "cramer_von_mises",
+            DriftMethod::Custom => "custom",
         }
     }
 
