@@ -5,10 +5,10 @@
 //! so memory holds only the columns being compared. Both give the same report.
 
 mod axis;
-pub mod binning;
+pub(crate) mod binning;
 mod column;
 mod correction;
-pub mod data;
+pub(crate) mod data;
 mod detector;
 pub mod from_profiles;
 pub mod html;
@@ -16,12 +16,12 @@ pub mod methods;
 pub mod multivariate;
 mod parquet;
 mod report;
-pub mod selection;
+pub(crate) mod selection;
 
 pub use axis::AxisScale;
 pub use column::{BIN_ABOVE_UNIQUE, ColumnDrift, ColumnStatus, SharePlot};
 pub use correction::Correction;
-pub use data::{ColumnKind, ColumnSample};
+pub use data::ColumnKind;
 pub use detector::MethodDetector;
 pub use methods::DriftMethod;
 pub use report::{ColumnDriftConfig, DataDrift, DriftConfig, DriftReport};

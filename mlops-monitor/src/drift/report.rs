@@ -153,7 +153,7 @@ impl DriftReport {
 }
 
 /// Compares current data with reference data, as Evidently's `DataDriftPreset`
-/// does by default (see [`selection`](super::selection)), columns in parallel.
+/// does by default (KS, chi-square or Z up to 1000 values, Wasserstein or Jensen–Shannon above), columns in parallel.
 ///
 /// An empty, all-null or all-NaN column yields a `not_enough_data` result for
 /// that column and never aborts the report; a column missing from the current
