@@ -323,14 +323,10 @@ impl mlops_core::DriftDetector for MeanShift {
         let (mr, mc) = (mean(&r), mean(&c));
         let sd = (r.iter().map(|x| (x - mr).powi(2)).sum::<f64>() / (r.len() - 1) as f64).sqrt();
         let shift = (mc - mr).abs() / sd;
-        Ok(mlops_core::DriftResult::new(
-            "mean_shift",
-            shift,
-            None,
-            shift,
-            self.max_shift,
-            shift > self.max_shift,
-        ))
+        Ok(
+            mlops_core::DriftResult::new("mean_shift", shift, None, shift, self.max_shift, shift > self.max_shift)
+                .with_error_bound(0.01),
+        )
     }
 }
 
@@ -357,6 +353,7 @@ fn a_users_detector_plugs_into_one_column() {
         (Some(DriftMethod::Custom), Some("mean_shift"), ColumnStatus::Ok)
     );
     assert!(x.drifted && x.score.unwrap() > 0.6 && x.threshold == Some(0.5), "{x:?}");
+    assert_eq!(x.error_bound, Some(0.01), "the detector's own bound is kept");
     assert_eq!((x.reference_count, x.reference_missing_share), (720, 0.1));
     // Other columns keep the built-in selection.
     assert_eq!(report.column("y").unwrap().method, Some(DriftMethod::Ks));

@@ -131,6 +131,7 @@ pub(crate) fn run_plugged(
             out.score = Some(result.score).filter(|s| !s.is_nan());
             out.threshold = Some(result.threshold);
             out.drifted = result.drifted;
+            out.error_bound = result.error_bound;
         }
         Err(Error::NotEnoughData { message, .. }) => {
             out.status = ColumnStatus::NotEnoughData;
