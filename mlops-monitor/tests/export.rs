@@ -210,7 +210,8 @@ fn python() -> Option<PathBuf> {
         .lines()
         .find_map(|l| l.strip_prefix("export MLOPS_PYTHON="))
         .unwrap_or_else(|| panic!("{} printed no MLOPS_PYTHON: {stdout:?}", script.display()));
-    Some(PathBuf::from(path))
+    // The script quotes with printf %q: undo its backslash escapes (spaces and the like).
+    Some(PathBuf::from(path.replace('\\', "")))
 }
 
 const PY_PARSE: &str = r#"
