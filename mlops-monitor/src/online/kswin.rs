@@ -44,6 +44,7 @@ impl Default for KswinConfig {
 
 /// The KSWIN detector.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "KswinRepr")]
 pub struct Kswin {
     config: KswinConfig,
     window: VecDeque<f64>,
@@ -75,22 +76,7 @@ impl Kswin {
 
     /// A detector; fails unless 0 < alpha < 1 and 0 < stat_size < window_size / 2.
     pub fn new(config: KswinConfig) -> Result<Self> {
-        if !(config.alpha > 0.0 && config.alpha < 1.0) {
-            return Err(config_error(
-                "kswin",
-                "alpha",
-                config.alpha.to_string(),
-                "0 < alpha < 1",
-            ));
-        }
-        if config.stat_size == 0 || 2 * config.stat_size >= config.window_size {
-            return Err(config_error(
-                "kswin",
-                "stat_size",
-                format!("{} with window {}", config.stat_size, config.window_size),
-                "0 < stat_size < window_size / 2",
-            ));
-        }
+        validate(&config)?;
         Ok(Self::from_config(config))
     }
 
@@ -110,6 +96,69 @@ impl Kswin {
         z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
         z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
         z ^ (z >> 31)
+    }
+}
+
+/// Checks the configuration's domains (also for a checkpoint: a window no
+/// larger than the statistic would underflow the draw).
+fn validate(config: &KswinConfig) -> Result<()> {
+    if !(config.alpha > 0.0 && config.alpha < 1.0) {
+        return Err(config_error(
+            "kswin",
+            "alpha",
+            config.alpha.to_string(),
+            "0 < alpha < 1",
+        ));
+    }
+    // Checked: a checkpoint can hold any usize.
+    if config.stat_size == 0 || config.stat_size.checked_mul(2).is_none_or(|d| d >= config.window_size) {
+        return Err(config_error(
+            "kswin",
+            "stat_size",
+            format!("{} with window {}", config.stat_size, config.window_size),
+            "0 < stat_size < window_size / 2",
+        ));
+    }
+    Ok(())
+}
+
+/// Deserialisation mirror of [`Kswin`], checked before use.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KswinRepr {
+    config: KswinConfig,
+    window: VecDeque<f64>,
+    rng: u64,
+    drift: bool,
+    p_value: f64,
+    ignored: u64,
+    detections: u64,
+}
+
+impl TryFrom<KswinRepr> for Kswin {
+    type Error = mlops_core::Error;
+
+    fn try_from(r: KswinRepr) -> Result<Self> {
+        validate(&r.config)?;
+        if r.window.len() > r.config.window_size || !r.window.iter().all(|v| v.is_finite()) {
+            return Err(super::state_error(
+                "kswin",
+                format!(
+                    "{} window values (finite, at most {} expected)",
+                    r.window.len(),
+                    r.config.window_size
+                ),
+            ));
+        }
+        Ok(Kswin {
+            config: r.config,
+            window: r.window,
+            rng: r.rng,
+            drift: r.drift,
+            p_value: r.p_value,
+            ignored: r.ignored,
+            detections: r.detections,
+        })
     }
 }
 
@@ -229,5 +278,28 @@ mod tests {
             })
             .is_err()
         );
+    }
+
+    #[test]
+    fn a_checkpoint_that_would_underflow_the_draw_is_rejected() {
+        #![allow(clippy::unwrap_used)]
+        let good = serde_json::to_value(Kswin::default()).unwrap();
+        // Each of these used to deserialize, and the next update panicked (w − s underflow) or misbehaved.
+        let cases = [
+            ("/config/stat_size", serde_json::json!(80)),
+            ("/config/stat_size", serde_json::json!(u64::MAX)),
+            ("/config/window_size", serde_json::json!(0)),
+            ("/config/alpha", serde_json::json!(2.0)),
+            ("/window", serde_json::json!(vec![0.5; 101])),
+        ];
+        for (field, value) in cases {
+            let mut bad = good.clone();
+            *bad.pointer_mut(field).unwrap() = value;
+            let err = serde_json::from_value::<Kswin>(bad).unwrap_err().to_string();
+            assert!(err.contains("kswin"), "{field}: {err}");
+        }
+        let mut back: Kswin = serde_json::from_value(good).unwrap();
+        back.update(0.5);
+        assert_eq!(back.n_ignored(), 0);
     }
 }
