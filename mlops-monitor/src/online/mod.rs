@@ -64,6 +64,7 @@
 
 mod adwin;
 mod ddm;
+mod envelope;
 mod kswin;
 mod page_hinkley;
 
