@@ -13,7 +13,9 @@
 //! - [`drift::multivariate`]: the MMD permutation test over several columns.
 //! - [`performance`]: predictions joined with labels that arrive later; classification
 //!   and regression metrics over count or time windows, per segment, with fairness gaps.
-//! - [`export`]: per-version request, error and latency metrics in the Prometheus text format.
+//! - [`export`]: per-version request, error and latency metrics emitted through the
+//!   [`metrics`](https://docs.rs/metrics) facade (the application picks the exporter), with a
+//!   Prometheus text rendering for applications without one.
 //! - [`monitor`]: the [`Monitor`](monitor::Monitor) that serving feeds through
 //!   [`mlops_core::PredictionSink`]: bounded, never blocking, with alert policies
 //!   (drift share, metric below a floor for k windows, score-stream drift,
