@@ -529,3 +529,28 @@ fn each_record_emits_a_debug_event() {
     });
     assert_eq!(count.load(Ordering::SeqCst), 7);
 }
+
+#[test]
+fn a_recorder_installed_after_the_first_records_gets_the_later_ones() {
+    // Handles of our own recorder are cached per series; the application's recorder is
+    // looked up on every record, so caching must not pin the no-op recorder.
+    let ops = OperationalMetrics::new();
+    ops.record("late", "1", Duration::from_millis(3), true);
+    let app = PrometheusBuilder::new().build_recorder();
+    let handle = app.handle();
+    metrics::with_local_recorder(&app, || {
+        ops.record("late", "1", Duration::from_millis(3), false);
+        ops.record("late", "1", Duration::from_millis(3), true);
+    });
+    let count = |text: &str, name: &str| {
+        let (samples, _) = parse_strict(text);
+        let l = labels(&[("model", "late"), ("version", "1")]);
+        samples
+            .iter()
+            .find(|s| s.name == name && s.labels == l)
+            .map(|s| s.value)
+    };
+    assert_eq!(count(&handle.render(), "mlops_model_requests_total"), Some(2.0));
+    assert_eq!(count(&handle.render(), "mlops_model_errors_total"), Some(1.0));
+    assert_eq!(count(&ops.render(), "mlops_model_requests_total"), Some(3.0));
+}

@@ -37,8 +37,11 @@
 //! backslash is doubled unless it already escapes a backslash (so a literal
 //! `\\` in a model name reads back as one backslash).
 
+use std::collections::HashMap;
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
+use metrics::{Counter, Histogram, Key, Label, Metadata, Recorder};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
 
 /// The HTTP `Content-Type` of [`OperationalMetrics::render`]'s output.
@@ -76,13 +79,31 @@ pub fn describe() {
     metrics::describe_counter!(DROPPED_METRIC, "Events dropped because the monitor could not keep up.");
 }
 
+/// Where the metrics are emitted from, for recorders that filter on it.
+static METADATA: Metadata<'static> = Metadata::new(module_path!(), metrics::Level::INFO, Some(module_path!()));
+
+/// One model version's keys (labels built once) and handles in our own recorder.
+#[derive(Debug)]
+struct Series {
+    requests: Key,
+    errors: Key,
+    latency: Key,
+    own: (Counter, Counter, Histogram),
+}
+
 /// Operational metrics: emitted through the `metrics` facade to the
 /// application's recorder, and kept in a Prometheus recorder of its own for
-/// [`render`](Self::render). Thread-safe and lock-free on the record path; share it behind an `Arc`.
+/// [`render`](Self::render). Thread-safe; share it behind an `Arc`.
+///
+/// Each model version's keys and handles are built on its first request, so
+/// later records allocate nothing; the application's recorder is looked up on
+/// every record, so one installed after this was created still gets everything.
 #[derive(Debug)]
 pub struct OperationalMetrics {
     recorder: PrometheusRecorder,
     handle: PrometheusHandle,
+    /// model → version → series.
+    series: RwLock<HashMap<String, HashMap<String, Arc<Series>>>>,
 }
 
 impl Default for OperationalMetrics {
@@ -106,7 +127,50 @@ impl OperationalMetrics {
         // now, gets the help texts too.
         describe();
         metrics::with_local_recorder(&recorder, describe);
-        OperationalMetrics { recorder, handle }
+        OperationalMetrics {
+            recorder,
+            handle,
+            series: RwLock::new(HashMap::new()),
+        }
+    }
+
+    /// The series of `model` at `version`, created on first use.
+    fn series(&self, model: &str, version: &str) -> Arc<Series> {
+        // A panic while holding the lock leaves the map valid (an insert either
+        // happened or not), so a poisoned lock is still used.
+        if let Some(s) = self
+            .series
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(model)
+            .and_then(|v| v.get(version))
+        {
+            return Arc::clone(s);
+        }
+        let labels = vec![
+            Label::new("model", model.to_owned()),
+            Label::new("version", version.to_owned()),
+        ];
+        let key = |name: &'static str| Key::from_parts(name, labels.clone());
+        let (requests, errors, latency) = (key(REQUESTS_METRIC), key(ERRORS_METRIC), key(LATENCY_METRIC));
+        let own = (
+            self.recorder.register_counter(&requests, &METADATA),
+            self.recorder.register_counter(&errors, &METADATA),
+            self.recorder.register_histogram(&latency, &METADATA),
+        );
+        let series = Arc::new(Series {
+            requests,
+            errors,
+            latency,
+            own,
+        });
+        let mut map = self.series.write().unwrap_or_else(PoisonError::into_inner);
+        Arc::clone(
+            map.entry(model.to_owned())
+                .or_default()
+                .entry(version.to_owned())
+                .or_insert(series),
+        )
     }
 
     /// Runs `emit` against the application's recorder, then against our own.
@@ -120,12 +184,16 @@ impl OperationalMetrics {
     pub fn record(&self, model: &str, version: &str, latency: Duration, ok: bool) {
         let seconds = latency.as_secs_f64();
         tracing::debug!(model, version, latency_seconds = seconds, ok, "model request recorded");
-        self.emit(|| {
-            let labels = [("model", model.to_owned()), ("version", version.to_owned())];
-            metrics::counter!(REQUESTS_METRIC, &labels).increment(1);
-            // Incremented by 0 on success, so every version has an error series.
-            metrics::counter!(ERRORS_METRIC, &labels).increment(u64::from(!ok));
-            metrics::histogram!(LATENCY_METRIC, &labels).record(seconds);
+        let s = self.series(model, version);
+        let errors = u64::from(!ok);
+        // Incremented by 0 on success, so every version has an error series.
+        s.own.0.increment(1);
+        s.own.1.increment(errors);
+        s.own.2.record(seconds);
+        metrics::with_recorder(|r| {
+            r.register_counter(&s.requests, &METADATA).increment(1);
+            r.register_counter(&s.errors, &METADATA).increment(errors);
+            r.register_histogram(&s.latency, &METADATA).record(seconds);
         });
     }
 
