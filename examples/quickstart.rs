@@ -331,9 +331,9 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         println!(
             "drifted: {:<14} {:<14} score {:.4} (threshold {})",
             c.name,
-            c.method,
+            c.method.map_or("–", |m| m.name()),
             c.score.unwrap_or(f64::NAN),
-            c.threshold
+            c.threshold.unwrap_or(f64::NAN)
         );
     }
     std::fs::write(out.join("drift.json"), drift.to_json_pretty()?)?;

@@ -21,6 +21,10 @@ pub struct DriftResult {
     pub threshold: f64,
     /// The verdict.
     pub drifted: bool,
+    /// How far `statistic` can be from the exact value, for detectors that
+    /// estimate it (from sketches, samples); `None` when it is exact.
+    #[serde(default)]
+    pub error_bound: Option<f64>,
 }
 
 impl DriftResult {
@@ -41,11 +45,24 @@ impl DriftResult {
             score,
             threshold,
             drifted,
+            error_bound: None,
         }
+    }
+
+    /// The same result, with the bound on the statistic's error.
+    pub fn with_error_bound(mut self, bound: f64) -> Self {
+        self.error_bound = Some(bound);
+        self
     }
 }
 
 /// A batch drift test between a reference column and a current column.
+///
+/// `mlops-monitor` implements it for each built-in method
+/// (`mlops_monitor::drift::MethodDetector`), and its `DataDrift` runs a user's
+/// own implementation on a column plugged in with
+/// `DriftConfig::with_detector`: the report then names the detector and keeps
+/// its verdict.
 ///
 /// Contract: NaN, nulls and ±infinity are dropped before testing; a column with
 /// too little data yields [`Error::NotEnoughData`](crate::Error::NotEnoughData) and never panics;

@@ -13,7 +13,9 @@
 //! - [`drift::multivariate`]: the MMD permutation test over several columns.
 //! - [`performance`]: predictions joined with labels that arrive later; classification
 //!   and regression metrics over count or time windows, per segment, with fairness gaps.
-//! - [`export`]: per-version request, error and latency metrics in the Prometheus text format.
+//! - [`export`]: per-version request, error and latency metrics emitted through the
+//!   [`metrics`](https://docs.rs/metrics) facade (the application picks the exporter), with a
+//!   Prometheus text rendering for applications without one.
 //! - [`monitor`]: the [`Monitor`](monitor::Monitor) that serving feeds through
 //!   [`mlops_core::PredictionSink`]: bounded, never blocking, with alert policies
 //!   (drift share, metric below a floor for k windows, score-stream drift,
@@ -22,7 +24,7 @@
 //! ```
 //! use std::sync::Arc;
 //! use arrow_array::{ArrayRef, Float64Array, RecordBatch};
-//! use mlops_monitor::drift::{DataDrift, DriftConfig};
+//! use mlops_monitor::drift::{DataDrift, DriftConfig, DriftMethod};
 //!
 //! let batch = |shift: f64| RecordBatch::try_from_iter([(
 //!     "x",
@@ -30,10 +32,12 @@
 //! )]);
 //! let report = DataDrift::new(DriftConfig::default()).compare(&[batch(0.0)?], &[batch(10.0)?])?;
 //! let x = report.column("x").unwrap();
-//! assert_eq!(x.method, "ks"); // n ≤ 1000, numeric, many unique values
+//! assert_eq!(x.method, Some(DriftMethod::Ks)); // n ≤ 1000, numeric, many unique values
 //! assert!(x.drifted && report.dataset_drift);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+
+pub use mlops_core::{Error, Result};
 
 pub mod drift;
 pub mod export;

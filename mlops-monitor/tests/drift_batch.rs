@@ -47,7 +47,7 @@ fn default_selection_follows_evidently() {
     let methods: Vec<(&str, &str)> = small
         .columns
         .iter()
-        .map(|c| (c.name.as_str(), c.method.as_str()))
+        .map(|c| (c.name.as_str(), c.method.map_or("–", DriftMethod::name)))
         .collect();
     assert_eq!(
         methods,
@@ -61,7 +61,11 @@ fn default_selection_follows_evidently() {
         ]
     );
     let large = DataDrift::default().compare(&[mk(3000)], &[mk(2000)]).unwrap();
-    let methods: Vec<&str> = large.columns.iter().map(|c| c.method.as_str()).collect();
+    let methods: Vec<&str> = large
+        .columns
+        .iter()
+        .map(|c| c.method.map_or("–", DriftMethod::name))
+        .collect();
     assert_eq!(
         methods,
         vec![
@@ -111,7 +115,7 @@ fn shifted_columns_drift_and_the_share_decides_the_dataset() {
     // Scores are the distance for distance methods and compared with >=.
     let a = r.column("a").unwrap();
     assert_eq!(a.score, a.statistic);
-    assert!(a.score.unwrap() >= a.threshold);
+    assert!(a.score.unwrap() >= a.threshold.unwrap());
 }
 
 #[test]
@@ -146,7 +150,14 @@ fn empty_all_null_and_nested_columns_never_abort_the_report() {
             "a jump from 0 % to 100 % missing is its own finding"
         );
     }
-    assert_eq!(r.column("nested").unwrap().status, ColumnStatus::Unsupported);
+    // An unsupported column is reported as such: no method, no threshold, no kind, no verdict.
+    let nested = r.column("nested").unwrap();
+    assert_eq!(nested.status, ColumnStatus::Unsupported);
+    assert_eq!(
+        (nested.method, nested.threshold, nested.column_type, nested.drifted),
+        (None, None, None, false)
+    );
+    assert!(nested.message.as_deref().unwrap().contains("List"), "{nested:?}");
     assert_eq!(r.number_of_columns, 1);
     // The JSON form has no NaN and the documented fields.
     let v: serde_json::Value = serde_json::from_str(&r.to_json_pretty().unwrap()).unwrap();
@@ -158,6 +169,17 @@ fn empty_all_null_and_nested_columns_never_abort_the_report() {
             assert!(c.get(key).is_some(), "{key}");
         }
     }
+    let nested_json = v["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "nested")
+        .unwrap();
+    assert!(
+        nested_json["method"].is_null() && nested_json["threshold"].is_null(),
+        "{nested_json}"
+    );
+    assert_eq!(v["columns"][0]["method"], "ks");
     // A column missing from the current data is an error naming it.
     let missing = DataDrift::default().compare(
         &[batch(vec![("x", numbers(10, 0.0, 7))])],
@@ -188,7 +210,11 @@ fn overrides_and_corrections() {
     let bh = DataDrift::new(DriftConfig::default().with_correction(Correction::BenjaminiHochberg))
         .compare(&[mk(0.0)], &[mk(25.0)])
         .unwrap();
-    assert!(bonf.columns.iter().all(|c| (c.threshold - 0.005).abs() < 1e-15));
+    assert!(
+        bonf.columns
+            .iter()
+            .all(|c| (c.threshold.unwrap() - 0.005).abs() < 1e-15)
+    );
     assert!(bonf.number_of_drifted_columns <= base.number_of_drifted_columns);
     assert!(bh.number_of_drifted_columns <= base.number_of_drifted_columns);
     assert!(bh.number_of_drifted_columns >= bonf.number_of_drifted_columns);
@@ -196,7 +222,7 @@ fn overrides_and_corrections() {
         .compare(&[mk(0.0)], &[mk(25.0)])
         .unwrap();
     let c0 = psi.column("c0").unwrap();
-    assert_eq!((c0.method.as_str(), c0.threshold), ("psi", 0.2));
+    assert_eq!((c0.method, c0.threshold), (Some(DriftMethod::Psi), Some(0.2)));
     for method in [
         DriftMethod::Hellinger,
         DriftMethod::JensenShannon,
@@ -262,5 +288,104 @@ fn multivariate_mmd_sees_a_joint_shift() {
             &MmdConfig::default()
         )
         .is_err()
+    );
+}
+
+/// A user's own detector: drift when the current mean moves by more than
+/// `max_shift` reference standard deviations. Nulls are skipped.
+#[derive(Debug)]
+struct MeanShift {
+    max_shift: f64,
+}
+
+impl mlops_core::DriftDetector for MeanShift {
+    fn method(&self) -> &str {
+        "mean_shift"
+    }
+
+    fn detect(
+        &self,
+        reference: &dyn arrow_array::Array,
+        current: &dyn arrow_array::Array,
+    ) -> mlops_core::Result<mlops_core::DriftResult> {
+        use arrow_array::cast::AsArray;
+        use arrow_array::types::Float64Type;
+        let values =
+            |a: &dyn arrow_array::Array| -> Vec<f64> { a.as_primitive::<Float64Type>().iter().flatten().collect() };
+        let (r, c) = (values(reference), values(current));
+        if r.len() < 2 || c.is_empty() {
+            return Err(mlops_core::Error::NotEnoughData {
+                location: "mean_shift".into(),
+                message: format!("{} reference and {} current values", r.len(), c.len()),
+            });
+        }
+        let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+        let (mr, mc) = (mean(&r), mean(&c));
+        let sd = (r.iter().map(|x| (x - mr).powi(2)).sum::<f64>() / (r.len() - 1) as f64).sqrt();
+        let shift = (mc - mr).abs() / sd;
+        Ok(
+            mlops_core::DriftResult::new("mean_shift", shift, None, shift, self.max_shift, shift > self.max_shift)
+                .with_error_bound(0.01),
+        )
+    }
+}
+
+#[test]
+fn a_users_detector_plugs_into_one_column() {
+    use mlops_core::DriftDetector as _;
+    use mlops_monitor::drift::MethodDetector;
+    let n = 800;
+    let with_nulls = |shift: f64| -> ArrayRef {
+        Arc::new(Float64Array::from_iter(
+            (0..n).map(|i| (i % 10 != 0).then_some(((i * 7919) % 997) as f64 + shift)),
+        ))
+    };
+    // Split over two batches, so the detector gets the column joined.
+    let reference = batch(vec![("x", with_nulls(0.0)), ("y", numbers(n, 0.0, 97))]);
+    let current = batch(vec![("x", with_nulls(200.0)), ("y", numbers(n, 0.0, 97))]);
+    let config = DriftConfig::default().with_detector("x", Arc::new(MeanShift { max_shift: 0.5 }));
+    let report = DataDrift::new(config)
+        .compare(&[reference.slice(0, 300), reference.slice(300, n - 300)], &[current])
+        .unwrap();
+    let x = report.column("x").unwrap();
+    assert_eq!(
+        (x.method, x.detector.as_deref(), x.status),
+        (Some(DriftMethod::Custom), Some("mean_shift"), ColumnStatus::Ok)
+    );
+    assert!(x.drifted && x.score.unwrap() > 0.6 && x.threshold == Some(0.5), "{x:?}");
+    assert_eq!(x.error_bound, Some(0.01), "the detector's own bound is kept");
+    assert_eq!((x.reference_count, x.reference_missing_share), (720, 0.1));
+    // Other columns keep the built-in selection.
+    assert_eq!(report.column("y").unwrap().method, Some(DriftMethod::Ks));
+    let json: serde_json::Value = serde_json::from_str(&report.to_json_pretty().unwrap()).unwrap();
+    assert_eq!(
+        (
+            json["columns"][0]["method"].as_str(),
+            json["columns"][0]["detector"].as_str()
+        ),
+        (Some("custom"), Some("mean_shift"))
+    );
+
+    // A detector that finds too little data gives a not_enough_data column, not an error.
+    let empty = batch(vec![(
+        "x",
+        Arc::new(Float64Array::from(vec![None::<f64>; 5])) as ArrayRef,
+    )]);
+    let r = DataDrift::new(DriftConfig::default().with_detector("x", Arc::new(MeanShift { max_shift: 0.5 })))
+        .compare(std::slice::from_ref(&empty), std::slice::from_ref(&empty))
+        .unwrap();
+    assert_eq!(r.column("x").unwrap().status, ColumnStatus::NotEnoughData);
+
+    // The built-in methods are detectors too, and agree with DataDrift.
+    let ks = MethodDetector::new(DriftMethod::Ks);
+    let (a, b) = (numbers(n, 0.0, 97), numbers(n, 30.0, 97));
+    let direct = ks.detect(a.as_ref(), b.as_ref()).unwrap();
+    let via_report = DataDrift::default()
+        .compare(&[batch(vec![("v", a)])], &[batch(vec![("v", b)])])
+        .unwrap();
+    let v = via_report.column("v").unwrap();
+    assert_eq!(
+        (ks.method(), direct.p_value, direct.drifted),
+        ("ks", v.p_value, v.drifted)
     );
 }

@@ -5,9 +5,9 @@ use std::sync::Arc;
 
 use arrow_array::{ArrayRef, Float64Array, RecordBatch, StringArray};
 use mlops_data::{Profile, ProfileConfig, Profiler};
-use mlops_monitor::drift::from_profiles::{ProfileMethod, compare_profiles};
+use mlops_monitor::drift::from_profiles::compare_profiles;
 use mlops_monitor::drift::methods::wasserstein::normed_wasserstein;
-use mlops_monitor::drift::{DataDrift, DriftConfig, DriftMethod};
+use mlops_monitor::drift::{ColumnStatus, DataDrift, DriftConfig, DriftMethod, DriftReport};
 
 fn data(n: usize, shift: f64, seed: u64) -> (Vec<f64>, Vec<String>) {
     let mut s = seed;
@@ -50,18 +50,25 @@ fn sketch_results_stay_within_their_bounds() {
     let (rb, cb) = (batch(&rx, &rc), batch(&cx, &cc));
     let (rp, cp) = (profile(&rb), profile(&cb));
 
-    let ks = compare_profiles(&rp, &cp, Some(ProfileMethod::Ks));
+    let ks = compare_profiles(
+        &rp,
+        &cp,
+        &DriftConfig::default().with_column("x", Some(DriftMethod::Ks), None),
+    )
+    .unwrap();
     let exact = mlops_monitor::stats::ks_2samp(&rx, &cx).unwrap();
-    let x = ks.iter().find(|c| c.name == "x").unwrap();
-    assert!(!x.exact);
+    let x = ks.column("x").unwrap();
+    assert_eq!((x.method, x.threshold), (Some(DriftMethod::Ks), Some(0.05)));
+    assert!(x.error_bound.unwrap() > 0.0, "the sketches compacted: an estimate");
     assert!(
         (x.statistic.unwrap() - exact.statistic).abs() <= x.error_bound.unwrap(),
         "{x:?} vs {exact:?}"
     );
     assert!(x.drifted);
 
-    let w = compare_profiles(&rp, &cp, None);
-    let wx = w.iter().find(|c| c.name == "x").unwrap();
+    let w = compare_profiles(&rp, &cp, &DriftConfig::default()).unwrap();
+    let wx = w.column("x").unwrap();
+    assert_eq!(wx.method, Some(DriftMethod::Wasserstein));
     let exact_w = normed_wasserstein(&rx, &cx);
     assert!(
         (wx.statistic.unwrap() - exact_w).abs() <= wx.error_bound.unwrap(),
@@ -74,9 +81,19 @@ fn sketch_results_stay_within_their_bounds() {
     );
 
     // Categorical counts are exact (6 categories): identical to the raw-data computation.
-    let chi = compare_profiles(&rp, &cp, Some(ProfileMethod::ChiSquare));
-    let c = chi.iter().find(|c| c.name == "c").unwrap();
-    assert!(c.exact && c.error_bound == Some(0.0));
+    let chi = compare_profiles(&rp, &cp, &DriftConfig::default().with_method(DriftMethod::ChiSquare)).unwrap_err();
+    assert!(
+        chi.to_string().contains("`x`"),
+        "chi-square on numbers is refused, naming the column: {chi}"
+    );
+    let chi = compare_profiles(
+        &rp,
+        &cp,
+        &DriftConfig::default().with_column("c", Some(DriftMethod::ChiSquare), None),
+    )
+    .unwrap();
+    let c = chi.column("c").unwrap();
+    assert_eq!(c.error_bound, Some(0.0));
     let raw = DataDrift::new(DriftConfig::default().with_column("c", Some(DriftMethod::ChiSquare), None))
         .compare(&[rb], &[cb])
         .unwrap();
@@ -85,6 +102,18 @@ fn sketch_results_stay_within_their_bounds() {
         (c.p_value.unwrap() - rc.p_value.unwrap()).abs() <= 1e-12 * rc.p_value.unwrap().max(1e-300),
         "{c:?} vs {rc:?}"
     );
+    // One vocabulary: the same report type, with the same verdict fields, as drift on data.
+    let from_profiles: &DriftReport = &chi;
+    assert_eq!(
+        (c.drifted, c.status, c.threshold),
+        (rc.drifted, rc.status, rc.threshold)
+    );
+    assert_eq!(from_profiles.number_of_columns, 2);
+    assert_eq!(
+        (from_profiles.reference_rows, from_profiles.current_rows),
+        (60_000, 50_000)
+    );
+    assert_eq!(rc.error_bound, None, "drift on data is exact");
 }
 
 #[test]
@@ -93,17 +122,24 @@ fn identical_data_shows_no_drift_from_profiles() {
     let b = batch(&x, &c);
     let p = profile(&b);
     for method in [
-        ProfileMethod::Ks,
-        ProfileMethod::Wasserstein,
-        ProfileMethod::Psi,
-        ProfileMethod::JensenShannon,
-        ProfileMethod::Hellinger,
+        DriftMethod::Ks,
+        DriftMethod::Wasserstein,
+        DriftMethod::Psi,
+        DriftMethod::JensenShannon,
+        DriftMethod::Hellinger,
     ] {
-        for col in compare_profiles(&p, &p, Some(method)) {
+        let config = DriftConfig::default().with_column("x", Some(method), None);
+        let report = compare_profiles(&p, &p, &config).unwrap();
+        for col in &report.columns {
             assert!(!col.drifted, "{method:?} {col:?}");
         }
+        assert!(!report.dataset_drift);
     }
     let empty = Profiler::profile_batches(ProfileConfig::default(), &[b.slice(0, 0)]).unwrap();
-    let out = compare_profiles(&p, &empty, None);
-    assert!(out.iter().all(|c| c.message.is_some() && !c.drifted));
+    let out = compare_profiles(&p, &empty, &DriftConfig::default()).unwrap();
+    assert!(
+        out.columns
+            .iter()
+            .all(|c| c.message.is_some() && !c.drifted && c.status == ColumnStatus::NotEnoughData)
+    );
 }

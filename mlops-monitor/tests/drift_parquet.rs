@@ -14,7 +14,7 @@ use arrow_array::{
     LargeStringArray, RecordBatch, StringArray, StringViewArray,
 };
 use mlops_core::Error;
-use mlops_monitor::drift::{ColumnStatus, DataDrift, DriftConfig, DriftReport};
+use mlops_monitor::drift::{ColumnStatus, DataDrift, DriftConfig, DriftMethod, DriftReport};
 use parquet::arrow::ArrowWriter;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::file::properties::WriterProperties;
@@ -63,8 +63,8 @@ fn assert_same(a: &DriftReport, b: &DriftReport, what: &str) {
         let at = format!("{what} / {}", x.name);
         assert_eq!(x.name, y.name, "{at}");
         assert_eq!(
-            (x.method.as_str(), x.status, x.drifted),
-            (y.method.as_str(), y.status, y.drifted),
+            (x.method.map_or("–", |m| m.name()), x.status, x.drifted),
+            (y.method.map_or("–", |m| m.name()), y.status, y.drifted),
             "{at}"
         );
         assert_eq!(
@@ -178,9 +178,9 @@ fn every_column_type_and_many_row_groups() {
     assert_eq!(column_wise.current_rows, 7_500);
     let col = |name: &str| column_wise.column(name).unwrap();
     assert_eq!(col("nested").status, ColumnStatus::Unsupported);
-    assert_eq!(col("f64").method, "wasserstein");
+    assert_eq!(col("f64").method, Some(DriftMethod::Wasserstein));
     assert!(col("f64").drifted, "shifted by 7 on a 0..100 range");
-    assert_eq!(col("i32_levels").method, "jensenshannon");
+    assert_eq!(col("i32_levels").method, Some(DriftMethod::JensenShannon));
     // 1 in 50 null, NaN and +inf each.
     assert!((col("f64_bad").reference_missing_share - 3.0 * 240.0 / 12_000.0).abs() < 1e-12);
     assert_eq!(col("dict").reference_count, 12_000 - 12_000_usize.div_ceil(13));

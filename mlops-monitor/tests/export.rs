@@ -1,10 +1,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-//! The operational metrics render valid Prometheus text exposition format 0.0.4.
+//! The operational metrics go through the `metrics` facade and render valid
+//! Prometheus text exposition format 0.0.4.
 //!
-//! The output is checked by a strict parser written here and, when the
-//! `.venv-perf` virtual environment with `prometheus-client` exists at the
-//! workspace root (or `MLOPS_PROM_PYTHON` names a Python that has it), by
-//! `prometheus_client.parser.text_string_to_metric_families` too.
+//! The output is checked by a strict parser written here and by
+//! `prometheus_client.parser.text_string_to_metric_families`, run with
+//! `$MLOPS_PYTHON`, or else with the venv that `.ci/py-tools.sh` installs (the
+//! test runs the script itself). Without Python the test fails, unless
+//! `MLOPS_SKIP_PROMETHEUS_PARSER=1` says to skip it (and it prints that it did).
 
 use std::collections::BTreeMap;
 use std::io::Write as _;
@@ -14,7 +16,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use mlops_monitor::export::{LATENCY_BUCKETS_SECONDS, OperationalMetrics, escape_label};
+use metrics_exporter_prometheus::PrometheusBuilder;
+use mlops_core::PredictionEvent;
+use mlops_monitor::export::{LATENCY_BUCKETS_SECONDS, OperationalMetrics};
+use mlops_monitor::monitor::{AlertPolicy, Monitor, MonitorConfig};
 
 type Labels = BTreeMap<String, String>;
 
@@ -85,8 +90,18 @@ fn parse_strict(text: &str) -> (Vec<Sample>, BTreeMap<String, String>) {
     let mut helps = BTreeMap::new();
     let mut samples = Vec::new();
     let mut current_family: Option<String> = None;
+    let mut after_blank = false;
     for line in text.lines() {
-        assert!(!line.is_empty(), "blank line");
+        // The format ignores empty lines; the exporter puts one after each family.
+        if line.is_empty() {
+            after_blank = true;
+            continue;
+        }
+        assert!(
+            !after_blank || line.starts_with("# HELP ") || line.starts_with("# TYPE "),
+            "a blank line inside a family, before {line}"
+        );
+        after_blank = false;
         if let Some(rest) = line.strip_prefix("# HELP ") {
             let (name, _) = rest.split_once(' ').unwrap();
             assert!(is_name(name));
@@ -100,7 +115,11 @@ fn parse_strict(text: &str) -> (Vec<Sample>, BTreeMap<String, String>) {
                 types.insert(name.to_owned(), kind.to_owned()).is_none(),
                 "second TYPE for {name}"
             );
-            assert_eq!(current_family.as_deref(), Some(name), "TYPE must follow its HELP here");
+            // HELP is optional; when present it comes first.
+            if helps.contains_key(name) {
+                assert_eq!(current_family.as_deref(), Some(name), "TYPE must follow its HELP here");
+            }
+            current_family = Some(name.to_owned());
         } else {
             assert!(!line.starts_with('#'), "unexpected comment {line}");
             let name_end = line.find(['{', ' ']).unwrap();
@@ -122,6 +141,9 @@ fn parse_strict(text: &str) -> (Vec<Sample>, BTreeMap<String, String>) {
                     format!("{family}_count"),
                 ]
                 .contains(&name.to_owned()),
+                "summary" => {
+                    [family.to_owned(), format!("{family}_sum"), format!("{family}_count")].contains(&name.to_owned())
+                }
                 _ => name == family,
             };
             assert!(ok_name, "sample {name} outside its family {family}");
@@ -161,12 +183,35 @@ fn check_histograms(samples: &[Sample], family: &str) {
     }
 }
 
+/// The Python to run prometheus_client with: `$MLOPS_PYTHON`, or the one that
+/// `.ci/py-tools.sh` installs and names. `None` only when
+/// `MLOPS_SKIP_PROMETHEUS_PARSER=1`; otherwise a missing Python fails the test.
 fn python() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("MLOPS_PROM_PYTHON") {
+    if std::env::var("MLOPS_SKIP_PROMETHEUS_PARSER").as_deref() == Ok("1") {
+        return None;
+    }
+    if let Some(p) = std::env::var_os("MLOPS_PYTHON") {
         return Some(PathBuf::from(p));
     }
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.venv-perf/bin/python");
-    p.exists().then_some(p)
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.ci/py-tools.sh");
+    let out = Command::new("bash")
+        .arg(&script)
+        .stderr(Stdio::inherit())
+        .output()
+        .unwrap_or_else(|e| panic!("running {}: {e}", script.display()));
+    assert!(
+        out.status.success(),
+        "{} failed ({}); install Python 3 with venv, set MLOPS_PYTHON, or set MLOPS_SKIP_PROMETHEUS_PARSER=1",
+        script.display(),
+        out.status
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let path = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("export MLOPS_PYTHON="))
+        .unwrap_or_else(|| panic!("{} printed no MLOPS_PYTHON: {stdout:?}", script.display()));
+    // The script quotes with printf %q: undo its backslash escapes (spaces and the like).
+    Some(PathBuf::from(path.replace('\\', "")))
 }
 
 const PY_PARSE: &str = r#"
@@ -179,23 +224,24 @@ for fam in text_string_to_metric_families(sys.stdin.read()):
 print(json.dumps(out))
 "#;
 
-/// Parses with prometheus_client; `None` when no suitable Python is available.
+/// Parses with prometheus_client; `None` only when the check is explicitly skipped.
 fn parse_with_prometheus_client(text: &str) -> Option<Vec<(String, Sample)>> {
     let py = python()?;
-    let mut child = Command::new(py)
+    let mut child = Command::new(&py)
         .args(["-c", PY_PARSE])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .ok()?;
+        .unwrap_or_else(|e| panic!("starting {}: {e}", py.display()));
     child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
     let out = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
-    if stderr.contains("ModuleNotFoundError") {
-        return None;
-    }
-    assert!(out.status.success(), "prometheus_client rejected the output: {stderr}");
+    assert!(
+        out.status.success(),
+        "prometheus_client ({}) rejected the output or is missing: {stderr}",
+        py.display()
+    );
     let parsed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     Some(
         parsed
@@ -238,39 +284,65 @@ fn populated() -> OperationalMetrics {
     m
 }
 
+fn labels(pairs: &[(&str, &str)]) -> Labels {
+    pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+}
+
 #[test]
-fn renders_exact_text_for_one_series() {
+fn renders_every_sample_of_one_series() {
     let m = OperationalMetrics::new();
+    assert_eq!(m.render(), "", "nothing recorded, nothing rendered");
     m.record("m", "1", Duration::from_millis(20), true);
     m.record("m", "1", Duration::from_millis(300), false);
-    let l = "model=\"m\",version=\"1\"";
+    let text = m.render();
+    let (samples, types) = parse_strict(&text);
     let h = "mlops_model_request_duration_seconds";
-    let expected = format!(
-        "# HELP mlops_model_requests_total Prediction requests served, per model version.\n\
-         # TYPE mlops_model_requests_total counter\n\
-         mlops_model_requests_total{{{l}}} 2\n\
-         # HELP mlops_model_errors_total Prediction requests that failed, per model version.\n\
-         # TYPE mlops_model_errors_total counter\n\
-         mlops_model_errors_total{{{l}}} 1\n\
-         # HELP {h} Prediction request latency in seconds, per model version.\n\
-         # TYPE {h} histogram\n\
-         {h}_bucket{{{l},le=\"0.005\"}} 0\n\
-         {h}_bucket{{{l},le=\"0.01\"}} 0\n\
-         {h}_bucket{{{l},le=\"0.025\"}} 1\n\
-         {h}_bucket{{{l},le=\"0.05\"}} 1\n\
-         {h}_bucket{{{l},le=\"0.1\"}} 1\n\
-         {h}_bucket{{{l},le=\"0.25\"}} 1\n\
-         {h}_bucket{{{l},le=\"0.5\"}} 2\n\
-         {h}_bucket{{{l},le=\"1\"}} 2\n\
-         {h}_bucket{{{l},le=\"2.5\"}} 2\n\
-         {h}_bucket{{{l},le=\"5\"}} 2\n\
-         {h}_bucket{{{l},le=\"10\"}} 2\n\
-         {h}_bucket{{{l},le=\"+Inf\"}} 2\n\
-         {h}_sum{{{l}}} 0.32\n\
-         {h}_count{{{l}}} 2\n"
-    );
-    assert_eq!(m.render(), expected);
-    assert_eq!(OperationalMetrics::new().render(), "");
+    let want_types: BTreeMap<String, String> = [
+        ("mlops_model_requests_total", "counter"),
+        ("mlops_model_errors_total", "counter"),
+        (h, "histogram"),
+    ]
+    .into_iter()
+    .map(|(a, b)| (a.to_owned(), b.to_owned()))
+    .collect();
+    assert_eq!(types, want_types);
+    for help in [
+        "# HELP mlops_model_requests_total Prediction requests served, per model version.\n",
+        "# HELP mlops_model_errors_total Prediction requests that failed, per model version.\n",
+        "# HELP mlops_model_request_duration_seconds Prediction request latency in seconds, per model version.\n",
+    ] {
+        assert!(text.contains(help), "{help} missing from\n{text}");
+    }
+    let l = [("model", "m"), ("version", "1")];
+    let mut want = vec![
+        ("mlops_model_requests_total".to_owned(), labels(&l), 2.0),
+        ("mlops_model_errors_total".to_owned(), labels(&l), 1.0),
+    ];
+    let cumulative = [0.0, 0.0, 1.0, 1.0, 1.0, 1.0, 2.0, 2.0, 2.0, 2.0, 2.0];
+    for (le, c) in [
+        "0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1", "2.5", "5", "10",
+    ]
+    .iter()
+    .zip(cumulative)
+    {
+        let mut lb = labels(&l);
+        lb.insert("le".into(), (*le).to_owned());
+        want.push((format!("{h}_bucket"), lb, c));
+    }
+    let mut inf = labels(&l);
+    inf.insert("le".into(), "+Inf".into());
+    want.push((format!("{h}_bucket"), inf, 2.0));
+    want.push((format!("{h}_sum"), labels(&l), 0.32));
+    want.push((format!("{h}_count"), labels(&l), 2.0));
+    let mut got: Vec<(String, Labels, f64)> = samples.into_iter().map(|s| (s.name, s.labels, s.value)).collect();
+    let key = |x: &(String, Labels, f64)| format!("{} {:?}", x.0, x.1);
+    got.sort_by_key(key);
+    want.sort_by_key(key);
+    assert_eq!(got.len(), want.len(), "{got:?}");
+    for (g, w) in got.iter().zip(&want) {
+        assert_eq!((&g.0, &g.1), (&w.0, &w.1));
+        assert!((g.2 - w.2).abs() < 1e-12, "{g:?} vs {w:?}");
+    }
 }
 
 #[test]
@@ -310,7 +382,7 @@ fn output_passes_a_strict_parser() {
 fn output_passes_prometheus_client_parser() {
     let text = populated().render();
     let Some(parsed) = parse_with_prometheus_client(&text) else {
-        eprintln!("skipped: no Python with prometheus_client (create ../.venv-perf or set MLOPS_PROM_PYTHON)");
+        eprintln!("SKIPPED: prometheus_client's parser (MLOPS_SKIP_PROMETHEUS_PARSER=1)");
         return;
     };
     let (ours, _) = parse_strict(&text);
@@ -350,16 +422,81 @@ fn concurrent_records_are_all_counted() {
     for h in handles {
         h.join().unwrap();
     }
+    let (samples, _) = parse_strict(&m.render());
     for v in ["a", "b"] {
-        let s = m.snapshot("m", v).unwrap();
-        assert_eq!((s.requests, s.errors), (2000, 400));
-        assert_eq!(s.bucket_counts.iter().sum::<u64>(), 2000);
+        let l = labels(&[("model", "m"), ("version", v)]);
+        let get = |name: &str| samples.iter().find(|s| s.name == name && s.labels == l).unwrap().value;
+        assert_eq!(get("mlops_model_requests_total"), 2000.0);
+        assert_eq!(get("mlops_model_errors_total"), 400.0);
+        assert_eq!(get("mlops_model_request_duration_seconds_count"), 2000.0);
     }
 }
 
 #[test]
-fn escaping_covers_backslash_quote_newline() {
-    assert_eq!(escape_label("a\\b\"c\nd\te"), "a\\\\b\\\"c\\nd\te");
+fn records_reach_the_applications_recorder_through_the_facade() {
+    // The application's own recorder (here another Prometheus recorder, in scope on this thread).
+    let app = PrometheusBuilder::new().build_recorder();
+    let handle = app.handle();
+    metrics::with_local_recorder(&app, || {
+        mlops_monitor::export::describe();
+        populated();
+    });
+    let (samples, types) = parse_strict(&handle.render());
+    let l = labels(&[("model", "churn"), ("version", "1")]);
+    let get = |name: &str| {
+        samples
+            .iter()
+            .find(|s| s.name == name && s.labels == l)
+            .map(|s| s.value)
+    };
+    assert_eq!(get("mlops_model_requests_total"), Some(5.0));
+    assert_eq!(get("mlops_model_errors_total"), Some(2.0));
+    // The application chose summaries for histograms (the exporter's default): its choice, not ours.
+    assert_eq!(types["mlops_model_request_duration_seconds"], "summary");
+}
+
+#[test]
+fn the_monitor_emits_through_the_global_recorder() {
+    let app = PrometheusBuilder::new().build_recorder();
+    let handle = app.handle();
+    // The only test in this binary that installs a global recorder.
+    metrics::set_global_recorder(app).unwrap();
+    let monitor = Monitor::start(MonitorConfig::default().with_policy(AlertPolicy::ScoreStreamDrift)).unwrap();
+    let sink = monitor.sink();
+    for i in 0..3000i64 {
+        let score = if i < 1000 { 0.1 } else { 0.9 };
+        sink.record(PredictionEvent::new("global-m", 4, format!("r{i}"), i).with_value(score));
+    }
+    sink.record(PredictionEvent::new("global-m", 4, "bad", 0).with_binary(7.0, true));
+    let stats = monitor.shutdown();
+    assert!(stats.alerts > 0 && stats.rejected_total == 1, "{stats:?}");
+    let (samples, _) = parse_strict(&handle.render());
+    let get = |name: &str, l: &[(&str, &str)]| {
+        let l = labels(l);
+        samples
+            .iter()
+            .find(|s| s.name == name && s.labels == l)
+            .map(|s| s.value)
+    };
+    let mv = [("model", "global-m"), ("version", "4")];
+    assert_eq!(get("mlops_model_requests_total", &mv), Some(3001.0));
+    assert_eq!(
+        get(
+            "mlops_monitor_alerts_total",
+            &[("model", "global-m"), ("policy", "score_stream_drift")]
+        ),
+        Some(stats.alerts as f64)
+    );
+    assert_eq!(
+        get("mlops_monitor_events_rejected_total", &[("model", "global-m")]),
+        Some(1.0)
+    );
+    // The monitor's own rendering has the same series, for users without a recorder.
+    assert!(
+        stats
+            .prometheus
+            .contains("mlops_monitor_alerts_total{model=\"global-m\",policy=\"score_stream_drift\"}")
+    );
 }
 
 /// A subscriber that counts debug events with the `model` field.
@@ -391,4 +528,29 @@ fn each_record_emits_a_debug_event() {
         populated();
     });
     assert_eq!(count.load(Ordering::SeqCst), 7);
+}
+
+#[test]
+fn a_recorder_installed_after_the_first_records_gets_the_later_ones() {
+    // Handles of our own recorder are cached per series; the application's recorder is
+    // looked up on every record, so caching must not pin the no-op recorder.
+    let ops = OperationalMetrics::new();
+    ops.record("late", "1", Duration::from_millis(3), true);
+    let app = PrometheusBuilder::new().build_recorder();
+    let handle = app.handle();
+    metrics::with_local_recorder(&app, || {
+        ops.record("late", "1", Duration::from_millis(3), false);
+        ops.record("late", "1", Duration::from_millis(3), true);
+    });
+    let count = |text: &str, name: &str| {
+        let (samples, _) = parse_strict(text);
+        let l = labels(&[("model", "late"), ("version", "1")]);
+        samples
+            .iter()
+            .find(|s| s.name == name && s.labels == l)
+            .map(|s| s.value)
+    };
+    assert_eq!(count(&handle.render(), "mlops_model_requests_total"), Some(2.0));
+    assert_eq!(count(&handle.render(), "mlops_model_errors_total"), Some(1.0));
+    assert_eq!(count(&ops.render(), "mlops_model_requests_total"), Some(3.0));
 }

@@ -8,19 +8,54 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
-use arrow_array::{ArrayRef, Float64Array, RecordBatch, StringArray};
+use arrow_array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray};
 use mlops_monitor::drift::{DataDrift, DriftConfig, html};
 
-fn batches(shift: f64, n: usize, cats: &[&str]) -> Vec<RecordBatch> {
+/// 2026-01-01T00:16:34Z in microseconds: the raw number the report used to print.
+const T0_US: i64 = 1_767_226_594_000_000;
+const DAY_US: i64 = 86_400_000_000;
+
+/// `missing_every`: every that many rows the timestamp and the count are null.
+fn batches(shift: f64, n: usize, cats: &[&str], days_shift: i64, missing_every: usize) -> Vec<RecordBatch> {
     let x: Vec<f64> = (0..n).map(|i| ((i * 7919) % 1000) as f64 / 100.0 + shift).collect();
     let s: Vec<&str> = (0..n).map(|i| cats[i % cats.len()]).collect();
+    let missing = |i: usize| missing_every > 0 && i.is_multiple_of(missing_every);
+    let at: Vec<Option<i64>> = (0..n)
+        .map(|i| (!missing(i)).then(|| T0_US + ((i * 7919) % 60) as i64 * DAY_US + days_shift * DAY_US))
+        .collect();
+    let count: Vec<Option<i64>> = (0..n)
+        .map(|i| (!missing(i)).then(|| ((i * 104_729) % 2_000_000) as i64))
+        .collect();
     vec![
         RecordBatch::try_from_iter([
             ("amount <&> \"quoted\"", Arc::new(Float64Array::from(x)) as ArrayRef),
             ("segment", Arc::new(StringArray::from(s)) as ArrayRef),
+            ("event_time", Arc::new(TimestampMicrosecondArray::from(at)) as ArrayRef),
+            ("clicks", Arc::new(Int64Array::from(count)) as ArrayRef),
         ])
         .unwrap(),
     ]
+}
+
+/// The text of every `<text>` element (the axis labels), tags stripped.
+fn axis_texts(page: &str) -> Vec<String> {
+    page.split("<text ")
+        .skip(1)
+        .filter_map(|t| t.split_once('>').and_then(|(_, rest)| rest.split_once("</text>")))
+        .map(|(inner, _)| {
+            let mut out = String::new();
+            let mut in_tag = false;
+            for ch in inner.chars() {
+                match ch {
+                    '<' => in_tag = true,
+                    '>' => in_tag = false,
+                    c if !in_tag => out.push(c),
+                    _ => {}
+                }
+            }
+            out
+        })
+        .collect()
 }
 
 fn chromium() -> Option<&'static str> {
@@ -42,12 +77,32 @@ fn report_renders_in_headless_chromium_without_console_errors() {
         .expect("Chromium is needed for this test (Debian: apt-get install chromium), or set MLOPS_SKIP_BROWSER=1");
     let report = DataDrift::new(DriftConfig::default())
         .compare(
-            &batches(0.0, 600, &["a", "b", "c"]),
-            &batches(2.5, 500, &["a", "b", "d", "d"]),
+            &batches(0.0, 600, &["a", "b", "c"], 0, 0),
+            &batches(2.5, 500, &["a", "b", "d", "d"], 20, 5),
         )
         .unwrap();
     assert!(report.dataset_drift);
     let page = html::render(&report, "Drift <test> report");
+    let texts = axis_texts(&page);
+    // Time axes read as dates, never as raw epoch numbers.
+    assert!(!page.contains("1767"), "raw epoch numbers on the page");
+    assert!(texts.iter().any(|t| t == "2026-01-01"), "{texts:?}");
+    // Numeric labels are formatted for their scale: no fixed 4 decimals.
+    let four_decimals = |t: &str| {
+        t.split(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .any(|w| w.split_once('.').is_some_and(|(_, d)| d.len() >= 4))
+    };
+    assert!(!texts.iter().any(|t| four_decimals(t)), "{texts:?}");
+    assert!(
+        texts.iter().any(|t| t == "2.000e6"),
+        "large counts in scientific form: {texts:?}"
+    );
+    // The missing share is on every plot, and visible where it changed (0 % → 20 %).
+    assert_eq!(page.matches("<g class=\"missing\">").count(), 4);
+    assert!(
+        texts.iter().any(|t| t.contains("missing: ref 0.0% / cur 20.0%")),
+        "{texts:?}"
+    );
     assert!(
         page.contains("&lt;test&gt;") && !page.contains("<test>"),
         "titles and names are escaped"
@@ -104,7 +159,7 @@ fn report_renders_in_headless_chromium_without_console_errors() {
         dom_text.contains("id=\"verdict\"") && dom_text.contains("Dataset drift detected"),
         "rendered DOM: {dom_text:.400}"
     );
-    assert!(dom_text.matches("<svg").count() >= 2, "one plot per column");
+    assert!(dom_text.matches("<svg").count() >= 4, "one plot per column");
     let stderr = String::from_utf8_lossy(&dom.stderr);
     let console: Vec<&str> = stderr.lines().filter(|l| l.contains("CONSOLE")).collect();
     assert!(console.is_empty(), "console messages: {console:?}");

@@ -156,3 +156,92 @@ fn score_stream_drift_alert() {
     let alerts = alerts.lock().unwrap();
     assert!(!alerts.is_empty() && alerts.iter().all(|a| a.policy == AlertPolicy::ScoreStreamDrift));
 }
+
+/// 100 joined binary pairs in windows of 20: window 1 is all correct, windows 2–5 have accuracy 0.75.
+fn feed_accuracy_windows(sink: &std::sync::Arc<dyn mlops_core::PredictionSink>) {
+    for i in 0..100i64 {
+        let id = format!("r{i}");
+        let truth = if i < 20 { true } else { i % 4 != 0 };
+        sink.record(PredictionEvent::new("m", 1, id.clone(), i).with_binary(0.8, true));
+        sink.record_label("m", &id, i, LabelValue::Binary(truth));
+    }
+}
+
+#[test]
+fn two_metric_below_policies_keep_their_own_counters() {
+    let (alerts, cb) = collector();
+    let config = MonitorConfig::default()
+        .with_window(20)
+        // Fires after 2 consecutive windows below 0.9: windows 3 and 5.
+        .with_policy(AlertPolicy::MetricBelow {
+            metric: WatchedMetric::Accuracy,
+            threshold: 0.9,
+            windows: 2,
+        })
+        // Never below 0.5: with a shared counter it reset the first policy's every window.
+        .with_policy(AlertPolicy::MetricBelow {
+            metric: WatchedMetric::Accuracy,
+            threshold: 0.5,
+            windows: 1,
+        })
+        .with_callback(cb);
+    let monitor = Monitor::start(config).unwrap();
+    feed_accuracy_windows(&monitor.sink());
+    let stats = monitor.shutdown();
+    assert_eq!(stats.windows["m"].len(), 5);
+    let alerts = alerts.lock().unwrap();
+    let thresholds: Vec<f64> = alerts
+        .iter()
+        .map(|a| match a.policy {
+            AlertPolicy::MetricBelow { threshold, .. } => threshold,
+            _ => panic!("unexpected policy {:?}", a.policy),
+        })
+        .collect();
+    assert_eq!(thresholds, vec![0.9, 0.9], "{alerts:?}");
+}
+
+#[test]
+fn kept_windows_and_rejections_are_bounded_and_evictions_counted() {
+    let config = MonitorConfig::default().with_window(20).with_kept(2, 1);
+    let monitor = Monitor::start(config).unwrap();
+    let sink = monitor.sink();
+    feed_accuracy_windows(&sink);
+    for i in 0..3 {
+        sink.record(PredictionEvent::new("m", 1, format!("bad{i}"), 200).with_binary(7.0, true));
+    }
+    let stats = monitor.shutdown();
+    let kept = &stats.windows["m"];
+    assert_eq!((kept.len(), stats.evicted_windows), (2, 3));
+    // The most recent windows are the ones kept.
+    assert!(
+        kept.iter()
+            .all(|w| matches!(&w.overall, mlops_monitor::performance::Metrics::Binary(b) if b.accuracy == 0.75))
+    );
+    assert_eq!(
+        (stats.rejected.len(), stats.evicted_rejected, stats.rejected_total),
+        (1, 2, 3)
+    );
+    assert!(stats.rejected[0].contains("`m`"), "{:?}", stats.rejected);
+    assert!(Monitor::start(MonitorConfig::default().with_kept(0, 1)).is_err());
+}
+
+#[test]
+fn a_panicking_callback_is_contained_and_counted() {
+    let (alerts, cb) = collector();
+    let config = MonitorConfig::default()
+        .with_window(20)
+        .with_policy(AlertPolicy::MetricBelow {
+            metric: WatchedMetric::Accuracy,
+            threshold: 0.9,
+            windows: 1,
+        })
+        .with_callback(Arc::new(|_: &Alert| panic!("user callback failed")))
+        .with_callback(cb);
+    let monitor = Monitor::start(config).unwrap();
+    feed_accuracy_windows(&monitor.sink());
+    let stats = monitor.shutdown();
+    // Windows 2..5 alert; each alert's first callback panics, the second still runs.
+    assert_eq!((stats.events, stats.alerts, stats.callback_panics), (200, 4, 4));
+    assert_eq!(alerts.lock().unwrap().len(), 4);
+    assert_eq!(stats.windows["m"].len(), 5);
+}

@@ -8,10 +8,11 @@
 use std::collections::BTreeMap;
 
 /// What an empty bin's share becomes (Evidently's `feel_zeroes`).
-pub const EMPTY_BIN_SHARE: f64 = 0.0001;
+pub(crate) const EMPTY_BIN_SHARE: f64 = 0.0001;
 
+#[cfg(test)]
 /// numpy's "sturges" edges over the combined range; `integer` data gets bins at least 1 wide.
-pub fn sturges_edges(reference: &[f64], current: &[f64], integer: bool) -> Vec<f64> {
+pub(crate) fn sturges_edges(reference: &[f64], current: &[f64], integer: bool) -> Vec<f64> {
     let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
     for &v in reference.iter().chain(current) {
         lo = lo.min(v);
@@ -22,7 +23,7 @@ pub fn sturges_edges(reference: &[f64], current: &[f64], integer: bool) -> Vec<f
 }
 
 /// numpy's "sturges" edges for `n` values spanning `range` (`None`: no values).
-pub fn sturges_edges_for(range: Option<(f64, f64)>, n: usize, integer: bool) -> Vec<f64> {
+pub(crate) fn sturges_edges_for(range: Option<(f64, f64)>, n: usize, integer: bool) -> Vec<f64> {
     let Some((mut lo, mut hi)) = range.filter(|_| n > 0) else {
         return vec![0.0, 1.0];
     };
@@ -44,7 +45,7 @@ pub fn sturges_edges_for(range: Option<(f64, f64)>, n: usize, integer: bool) -> 
 }
 
 /// [`histogram`] over chunks of values.
-pub fn histogram_chunked(chunks: &[&[f64]], edges: &[f64]) -> Vec<u64> {
+pub(crate) fn histogram_chunked(chunks: &[&[f64]], edges: &[f64]) -> Vec<u64> {
     let mut total = vec![0u64; edges.len().saturating_sub(1)];
     for chunk in chunks {
         for (t, c) in total.iter_mut().zip(histogram(chunk, edges)) {
@@ -56,7 +57,7 @@ pub fn histogram_chunked(chunks: &[&[f64]], edges: &[f64]) -> Vec<u64> {
 
 /// Counts per bin as `numpy.histogram(values, edges)` (uniform edges): the
 /// last bin is closed, values outside are ignored.
-pub fn histogram(values: &[f64], edges: &[f64]) -> Vec<u64> {
+pub(crate) fn histogram(values: &[f64], edges: &[f64]) -> Vec<u64> {
     let bins = edges.len().saturating_sub(1);
     let mut counts = vec![0u64; bins];
     if bins == 0 {
@@ -83,7 +84,7 @@ pub fn histogram(values: &[f64], edges: &[f64]) -> Vec<u64> {
 }
 
 /// Shares per bin; with `fill_empty`, empty bins get Evidently's fill value.
-pub fn shares(counts: &[u64], total: usize, fill_empty: bool) -> Vec<f64> {
+pub(crate) fn shares(counts: &[u64], total: usize, fill_empty: bool) -> Vec<f64> {
     let raw: Vec<f64> = counts
         .iter()
         .map(|&c| if total == 0 { 0.0 } else { c as f64 / total as f64 })
@@ -92,7 +93,7 @@ pub fn shares(counts: &[u64], total: usize, fill_empty: bool) -> Vec<f64> {
 }
 
 /// Evidently's `feel_zeroes` for one sample's shares.
-pub fn fill_empty_bins(shares: &[f64]) -> Vec<f64> {
+pub(crate) fn fill_empty_bins(shares: &[f64]) -> Vec<f64> {
     let smallest = shares
         .iter()
         .copied()
@@ -107,7 +108,7 @@ pub fn fill_empty_bins(shares: &[f64]) -> Vec<f64> {
 }
 
 /// Shares of each category over the union of categories (sorted), for both samples.
-pub fn category_shares(
+pub(crate) fn category_shares(
     reference: &BTreeMap<String, u64>,
     current: &BTreeMap<String, u64>,
     fill_empty: bool,

@@ -2,13 +2,14 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::axis::AxisScale;
 use super::binning::{category_shares, fill_empty_bins, histogram_chunked, shares, sturges_edges_for};
 use super::data::{ColumnKind, ColumnSample};
 use super::methods::DriftMethod;
 use super::methods::distances::{hellinger, jensen_shannon, psi};
 use super::methods::proportions::{chi_square, two_proportion_z};
 use super::methods::wasserstein::normed_wasserstein_chunked;
-use mlops_core::Result;
+use mlops_core::{Error, Result};
 
 /// Numeric columns with more reference values than this are binned; fewer are compared as categories.
 pub const BIN_ABOVE_UNIQUE: usize = super::data::FEW_DISTINCT;
@@ -27,6 +28,7 @@ pub enum ColumnStatus {
 
 /// Reference and current shares per bin (or category), for plots.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct SharePlot {
     /// Bin edges (numeric, `bins + 1` values) or empty for categories.
     pub edges: Vec<f64>,
@@ -36,17 +38,22 @@ pub struct SharePlot {
     pub reference: Vec<f64>,
     /// Current share per bin.
     pub current: Vec<f64>,
+    /// How to read the edges (and numeric labels): numbers, dates, times of day.
+    #[serde(default)]
+    pub axis: AxisScale,
 }
 
 /// The drift verdict for one column.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ColumnDrift {
     /// Column name.
     pub name: String,
-    /// How the column was compared.
-    pub column_type: ColumnKind,
-    /// The method's report name (`ks`, `wasserstein`…).
-    pub method: String,
+    /// How the column was compared; `None` for a type no method handles.
+    pub column_type: Option<ColumnKind>,
+    /// The method used; `None` when the column could not be tested at all
+    /// (an unsupported type). Serialized under its report name (`ks`, `wasserstein`…).
+    pub method: Option<DriftMethod>,
     /// Test statistic or distance.
     pub statistic: Option<f64>,
     /// p-value, for tests.
@@ -54,8 +61,9 @@ pub struct ColumnDrift {
     /// What was compared with the threshold: the p-value for tests, the distance otherwise
     /// (Evidently's `drift_score`). `None` when the column could not be tested.
     pub score: Option<f64>,
-    /// The threshold in force (after any multiple-testing correction).
-    pub threshold: f64,
+    /// The threshold in force (after any multiple-testing correction); `None`
+    /// when no method applies.
+    pub threshold: Option<f64>,
     /// The verdict.
     pub drifted: bool,
     /// Whether it could be tested.
@@ -74,6 +82,16 @@ pub struct ColumnDrift {
     pub missing_share_drifted: bool,
     /// Shares per bin or category, for the report's plots.
     pub plot: Option<SharePlot>,
+    /// The name of the user detector that tested the column (its
+    /// [`DriftDetector::method`](mlops_core::DriftDetector::method)), when
+    /// `method` is [`DriftMethod::Custom`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detector: Option<String>,
+    /// How far the statistic can be from the one computed exactly on the raw
+    /// data: `None` when it was (drift on data), a bound when it was estimated
+    /// (drift from profiles; `0` when the estimate is exact).
+    #[serde(default)]
+    pub error_bound: Option<f64>,
 }
 
 /// Shares per bin (numbers with more than [`BIN_ABOVE_UNIQUE`] distinct
@@ -104,6 +122,7 @@ fn shares_for(reference: &ColumnSample, current: &ColumnSample) -> SharePlot {
             labels: vec![],
             reference: r,
             current: c,
+            axis: AxisScale::Number,
         }
     } else {
         let (labels, r, c) = category_shares(&reference.label_counts(), &current.label_counts(), false);
@@ -112,6 +131,7 @@ fn shares_for(reference: &ColumnSample, current: &ColumnSample) -> SharePlot {
             labels,
             reference: r,
             current: c,
+            axis: AxisScale::Number,
         }
     }
 }
@@ -175,7 +195,40 @@ pub(crate) fn measure(method: DriftMethod, reference: &ColumnSample, current: &C
             let d = hellinger(&s.reference, &s.current);
             (Some(d), None, d, Some(s))
         }
+        DriftMethod::Custom => {
+            return Err(Error::invalid_input(
+                "drift method",
+                "DriftConfig",
+                "custom",
+                "a built-in method; a user detector is plugged in with DriftConfig::with_detector",
+            ));
+        }
     })
+}
+
+/// The result for a column whose type no drift method handles: no method, no
+/// threshold, no verdict, only the reason.
+pub(crate) fn unsupported(name: &str, reason: String) -> ColumnDrift {
+    ColumnDrift {
+        name: name.to_owned(),
+        column_type: None,
+        method: None,
+        statistic: None,
+        p_value: None,
+        score: None,
+        threshold: None,
+        drifted: false,
+        status: ColumnStatus::Unsupported,
+        message: Some(reason),
+        reference_count: 0,
+        current_count: 0,
+        reference_missing_share: 0.0,
+        current_missing_share: 0.0,
+        missing_share_drifted: false,
+        plot: None,
+        detector: None,
+        error_bound: None,
+    }
 }
 
 /// Evaluates one column; too little data becomes a `NotEnoughData` result, never an error.
@@ -195,12 +248,12 @@ pub(crate) fn evaluate(
     let _ = missing_z;
     let mut out = ColumnDrift {
         name: name.to_owned(),
-        column_type: reference.kind,
-        method: method.name().to_owned(),
+        column_type: Some(reference.kind),
+        method: Some(method),
         statistic: None,
         p_value: None,
         score: None,
-        threshold,
+        threshold: Some(threshold),
         drifted: false,
         status: ColumnStatus::Ok,
         message: None,
@@ -210,6 +263,8 @@ pub(crate) fn evaluate(
         current_missing_share: current.missing_share(),
         missing_share_drifted: reference.rows > 0 && current.rows > 0 && missing_p < 0.05,
         plot: None,
+        detector: None,
+        error_bound: None,
     };
     if reference.is_empty() || current.is_empty() {
         out.status = ColumnStatus::NotEnoughData;

@@ -32,8 +32,10 @@ pub(crate) fn apply(correction: Correction, columns: &mut [ColumnDrift]) {
         Correction::Bonferroni => {
             for &i in &tests {
                 let c = &mut columns[i];
-                c.threshold /= m as f64;
-                c.drifted = c.p_value.is_some_and(|p| p <= c.threshold);
+                if let Some(t) = c.threshold.as_mut() {
+                    *t /= m as f64;
+                }
+                c.drifted = matches!((c.p_value, c.threshold), (Some(p), Some(t)) if p <= t);
             }
         }
         Correction::BenjaminiHochberg => {
@@ -47,7 +49,7 @@ pub(crate) fn apply(correction: Correction, columns: &mut [ColumnDrift]) {
             // Largest rank k with p_(k) ≤ k/m·α; every p ≤ p_(k) is a discovery.
             let mut cutoff = None;
             for (rank, &i) in order.iter().enumerate() {
-                let alpha = columns[i].threshold;
+                let Some(alpha) = columns[i].threshold else { continue };
                 if columns[i].p_value.unwrap_or(1.0) <= (rank + 1) as f64 / m as f64 * alpha {
                     cutoff = columns[i].p_value;
                 }
@@ -59,7 +61,7 @@ pub(crate) fn apply(correction: Correction, columns: &mut [ColumnDrift]) {
                     _ => false,
                 };
                 if let Some(cut) = cutoff {
-                    c.threshold = cut;
+                    c.threshold = Some(cut);
                 }
             }
         }

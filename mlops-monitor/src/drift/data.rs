@@ -31,14 +31,14 @@ pub enum ColumnKind {
 /// Numeric columns with at most this many distinct values keep their value
 /// counts (enough for every unique-value threshold of the default selection
 /// and for the categorical treatment of low-cardinality numbers).
-pub const FEW_DISTINCT: usize = 20;
+pub(crate) const FEW_DISTINCT: usize = 20;
 
 /// The usable values of one column and what was dropped.
 ///
 /// Numeric values stay in the Arrow buffers they came in whenever a chunk has
 /// no nulls, NaN or infinities (no copy); other chunks are compacted once.
 #[derive(Clone, Debug, PartialEq)]
-pub struct ColumnSample {
+pub(crate) struct ColumnSample {
     /// How the column is compared.
     pub kind: ColumnKind,
     /// Finite numeric values (numeric columns), chunk by chunk.
@@ -60,7 +60,7 @@ pub struct ColumnSample {
 
 impl ColumnSample {
     /// A sample with no rows.
-    pub fn empty(kind: ColumnKind) -> Self {
+    pub(crate) fn empty(kind: ColumnKind) -> Self {
         ColumnSample {
             kind,
             chunks: vec![],
@@ -73,8 +73,9 @@ impl ColumnSample {
         }
     }
 
+    #[cfg(test)]
     /// A numeric sample of these values (non-finite ones are dropped and counted as missing).
-    pub fn from_numbers(values: &[f64]) -> Self {
+    pub(crate) fn from_numbers(values: &[f64]) -> Self {
         let mut s = ColumnSample::empty(ColumnKind::Numeric);
         s.push_numbers(&Float64Array::from(values.to_vec()));
         s.finish_numbers();
@@ -82,7 +83,7 @@ impl ColumnSample {
     }
 
     /// Values kept.
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         match self.kind {
             ColumnKind::Numeric => self.chunks.iter().map(|c| c.len()).sum(),
             ColumnKind::Categorical => self.category_total,
@@ -90,17 +91,17 @@ impl ColumnSample {
     }
 
     /// Whether no value was kept.
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
     /// The finite numbers, chunk by chunk, in input order.
-    pub fn number_chunks(&self) -> Vec<&[f64]> {
+    pub(crate) fn number_chunks(&self) -> Vec<&[f64]> {
         self.chunks.iter().map(|c| &c[..]).collect()
     }
 
     /// The finite numbers in one slice (borrowed when they already are).
-    pub fn numbers(&self) -> Cow<'_, [f64]> {
+    pub(crate) fn numbers(&self) -> Cow<'_, [f64]> {
         match self.chunks.as_slice() {
             [] => Cow::Borrowed(&[]),
             [one] => Cow::Borrowed(&one[..]),
@@ -109,7 +110,7 @@ impl ColumnSample {
     }
 
     /// Smallest and largest number (`None` when there are none).
-    pub fn number_range(&self) -> Option<(f64, f64)> {
+    pub(crate) fn number_range(&self) -> Option<(f64, f64)> {
         let mut out: Option<(f64, f64)> = None;
         for chunk in &self.chunks {
             if let Some((lo, hi)) = chunk_range(chunk) {
@@ -120,7 +121,7 @@ impl ColumnSample {
     }
 
     /// Share of rows dropped as missing (0 for no rows).
-    pub fn missing_share(&self) -> f64 {
+    pub(crate) fn missing_share(&self) -> f64 {
         if self.rows == 0 {
             0.0
         } else {
@@ -131,7 +132,7 @@ impl ColumnSample {
     /// Count of each distinct value as a label (numbers print in their shortest
     /// exact form); numbers are counted by bit pattern first, so only distinct
     /// values are formatted.
-    pub fn label_counts(&self) -> BTreeMap<String, u64> {
+    pub(crate) fn label_counts(&self) -> BTreeMap<String, u64> {
         match (self.kind, &self.few_values) {
             (ColumnKind::Categorical, _) => self.categories.clone(),
             (ColumnKind::Numeric, Some(few)) => few.iter().map(|&(v, c)| (format!("{v}"), c)).collect(),
@@ -152,13 +153,13 @@ impl ColumnSample {
 
     /// Whether the numbers take at most [`FEW_DISTINCT`] distinct values (always
     /// false for categorical samples).
-    pub fn has_few_numbers(&self) -> bool {
+    pub(crate) fn has_few_numbers(&self) -> bool {
         self.kind == ColumnKind::Numeric && self.few_values.is_some()
     }
 
     /// Distinct values over this sample and `other`, counted up to
     /// [`FEW_DISTINCT`]` + 1` (any larger count is reported as that).
-    pub fn distinct_capped(&self, other: Option<&ColumnSample>) -> usize {
+    pub(crate) fn distinct_capped(&self, other: Option<&ColumnSample>) -> usize {
         let cap = FEW_DISTINCT + 1;
         match self.kind {
             ColumnKind::Categorical => {
@@ -273,7 +274,7 @@ fn few_distinct(chunks: &[ScalarBuffer<f64>]) -> Option<Vec<(f64, u64)>> {
 }
 
 /// The kind a column type is compared as; `None` for nested and other types.
-pub fn kind_of(data_type: &DataType) -> Option<ColumnKind> {
+pub(crate) fn kind_of(data_type: &DataType) -> Option<ColumnKind> {
     match TypeFamily::of(data_type) {
         TypeFamily::Integer | TypeFamily::Float | TypeFamily::Temporal => Some(ColumnKind::Numeric),
         TypeFamily::String | TypeFamily::Boolean => Some(ColumnKind::Categorical),
@@ -286,7 +287,7 @@ pub fn kind_of(data_type: &DataType) -> Option<ColumnKind> {
 /// `data_type` is the column's declared type: it decides the kind even when
 /// there are no arrays (a file with no rows still has a categorical column),
 /// and every array must be of the same kind.
-pub fn sample(column: &str, data_type: &DataType, arrays: &[ArrayRef]) -> Result<ColumnSample> {
+pub(crate) fn sample(column: &str, data_type: &DataType, arrays: &[ArrayRef]) -> Result<ColumnSample> {
     let kind = kind_of(data_type).ok_or_else(|| Error::TypeMismatch {
         column: column.to_owned(),
         expected: "a numeric, temporal, string, dictionary or boolean type".into(),

@@ -5,7 +5,10 @@
 
 use std::fmt::Write as _;
 
+use super::axis::AxisScale;
 use super::column::{ColumnDrift, ColumnStatus, SharePlot};
+use super::data::ColumnKind;
+use super::methods::DriftMethod;
 use super::report::DriftReport;
 
 fn escape(text: &str) -> String {
@@ -31,62 +34,123 @@ fn number(v: Option<f64>) -> String {
     }
 }
 
-const WIDTH: f64 = 360.0;
+const WIDTH: f64 = 420.0;
 const HEIGHT: f64 = 120.0;
+/// Width kept at the right of each plot for the missing-value bars.
+const MISSING_SLOT: f64 = 56.0;
 
-/// Two overlaid bar series: reference (grey) and current (blue).
-fn svg(plot: &SharePlot, title: &str) -> String {
+fn percent(share: f64) -> String {
+    if share > 0.0 && share < 0.001 {
+        "<0.1%".to_owned()
+    } else {
+        format!("{:.1}%", share * 100.0)
+    }
+}
+
+/// A category label, or a number read at the axis' scale when the "category"
+/// is one of a few distinct numbers (dates included).
+fn category_label(plot: &SharePlot, label: &str, span: f64) -> String {
+    match (plot.axis, label.parse::<f64>()) {
+        (AxisScale::Number, _) | (_, Err(_)) => label.to_owned(),
+        (axis, Ok(v)) => axis.label(v, span),
+    }
+}
+
+/// Two overlaid bar series, reference (grey) and current (blue), as shares of
+/// the usable values; at the right, the share of rows that were missing
+/// (null, NaN, ±inf) on each side, on the same vertical scale.
+fn svg(plot: &SharePlot, c: &ColumnDrift) -> String {
     let n = plot.reference.len().max(1);
+    let (missing_r, missing_c) = (c.reference_missing_share, c.current_missing_share);
     let max = plot
         .reference
         .iter()
         .chain(&plot.current)
+        .chain([&missing_r, &missing_c])
         .copied()
         .fold(0.0f64, f64::max)
         .max(1e-12);
-    let slot = WIDTH / n as f64;
+    let bars_width = WIDTH - MISSING_SLOT;
+    let slot = bars_width / n as f64;
+    let span = match (plot.edges.first(), plot.edges.last()) {
+        (Some(lo), Some(hi)) => hi - lo,
+        _ => {
+            // Few distinct numbers: the span of the values themselves.
+            let values: Vec<f64> = plot.labels.iter().filter_map(|l| l.parse().ok()).collect();
+            values.iter().copied().fold(f64::NEG_INFINITY, f64::max)
+                - values.iter().copied().fold(f64::INFINITY, f64::min)
+        }
+    };
     let mut s = format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{WIDTH}\" height=\"{}\" role=\"img\" aria-label=\"{}\">",
         HEIGHT + 34.0,
-        escape(title)
+        escape(&c.name)
     );
-    for (i, (r, c)) in plot.reference.iter().zip(&plot.current).enumerate() {
-        let x = i as f64 * slot;
-        let (hr, hc) = (r / max * HEIGHT, c / max * HEIGHT);
-        let label = plot
-            .labels
-            .get(i)
-            .cloned()
-            .unwrap_or_else(|| match (plot.edges.get(i), plot.edges.get(i + 1)) {
-                (Some(a), Some(b)) => format!("{a:.4} – {b:.4}"),
-                _ => String::new(),
-            });
+    let bar = |s: &mut String, x: f64, width: f64, share: f64, fill: &str| {
+        let h = share / max * HEIGHT;
         let _ = write!(
             s,
-            "<g><title>{}: reference {:.4}, current {:.4}</title>\
-             <rect x=\"{:.2}\" y=\"{:.2}\" width=\"{:.2}\" height=\"{:.2}\" fill=\"#9aa0a6\"/>\
-             <rect x=\"{:.2}\" y=\"{:.2}\" width=\"{:.2}\" height=\"{:.2}\" fill=\"#1a73e8\" fill-opacity=\"0.7\"/></g>",
-            escape(&label),
-            r,
-            c,
-            x + slot * 0.05,
-            HEIGHT - hr,
-            slot * 0.45,
-            hr,
-            x + slot * 0.5,
-            HEIGHT - hc,
-            slot * 0.45,
-            hc
+            "<rect x=\"{x:.2}\" y=\"{:.2}\" width=\"{width:.2}\" height=\"{h:.2}\" {fill}/>",
+            HEIGHT - h
         );
+    };
+    for (i, (r, cur)) in plot.reference.iter().zip(&plot.current).enumerate() {
+        let x = i as f64 * slot;
+        let label = match plot.labels.get(i) {
+            Some(l) => category_label(plot, l, span),
+            None => match (plot.edges.get(i), plot.edges.get(i + 1)) {
+                (Some(a), Some(b)) => format!("{} – {}", plot.axis.label(*a, span), plot.axis.label(*b, span)),
+                _ => String::new(),
+            },
+        };
+        let _ = write!(
+            s,
+            "<g><title>{}: reference {}, current {}</title>",
+            escape(&label),
+            percent(*r),
+            percent(*cur)
+        );
+        bar(&mut s, x + slot * 0.05, slot * 0.45, *r, "fill=\"#9aa0a6\"");
+        bar(
+            &mut s,
+            x + slot * 0.5,
+            slot * 0.45,
+            *cur,
+            "fill=\"#1a73e8\" fill-opacity=\"0.7\"",
+        );
+        s.push_str("</g>");
     }
+    // Missing values: hatched in red tones, apart from the distribution.
+    let mx = bars_width + 8.0;
     let _ = write!(
         s,
-        "<line x1=\"0\" y1=\"{HEIGHT}\" x2=\"{WIDTH}\" y2=\"{HEIGHT}\" stroke=\"#444\"/>"
+        "<g class=\"missing\"><title>missing (null, NaN, ±inf): reference {}, current {}</title>",
+        percent(missing_r),
+        percent(missing_c)
+    );
+    bar(&mut s, mx, 20.0, missing_r, "fill=\"#f4b4ae\"");
+    bar(
+        &mut s,
+        mx + 22.0,
+        20.0,
+        missing_c,
+        "fill=\"#c5221f\" fill-opacity=\"0.8\"",
+    );
+    let _ = write!(
+        s,
+        "</g><line x1=\"{mx:.2}\" y1=\"0\" x2=\"{mx:.2}\" y2=\"{HEIGHT}\" stroke=\"#ddd\"/>\
+         <text x=\"{:.2}\" y=\"{}\" font-size=\"10\" fill=\"#c5221f\" text-anchor=\"middle\">missing</text>",
+        mx + 21.0,
+        HEIGHT + 12.0
+    );
+    let _ = write!(
+        s,
+        "<line x1=\"0\" y1=\"{HEIGHT}\" x2=\"{bars_width:.2}\" y2=\"{HEIGHT}\" stroke=\"#444\"/>"
     );
     // Axis labels: each category when there are few, else the range of the bins.
     if !plot.labels.is_empty() && plot.labels.len() <= 12 {
         for (i, label) in plot.labels.iter().enumerate() {
-            let short: String = label.chars().take(10).collect();
+            let short: String = category_label(plot, label, span).chars().take(10).collect();
             let _ = write!(
                 s,
                 "<text x=\"{:.2}\" y=\"{}\" font-size=\"10\" fill=\"#444\" text-anchor=\"middle\">{}</text>",
@@ -98,15 +162,20 @@ fn svg(plot: &SharePlot, title: &str) -> String {
     } else if let (Some(lo), Some(hi)) = (plot.edges.first(), plot.edges.last()) {
         let _ = write!(
             s,
-            "<text x=\"0\" y=\"{y}\" font-size=\"10\" fill=\"#444\">{lo:.4}</text>\
-             <text x=\"{WIDTH}\" y=\"{y}\" font-size=\"10\" fill=\"#444\" text-anchor=\"end\">{hi:.4}</text>",
+            "<text x=\"0\" y=\"{y}\" font-size=\"10\" fill=\"#444\">{}</text>\
+             <text x=\"{bars_width:.2}\" y=\"{y}\" font-size=\"10\" fill=\"#444\" text-anchor=\"end\">{}</text>",
+            escape(&plot.axis.label(*lo, span)),
+            escape(&plot.axis.label(*hi, span)),
             y = HEIGHT + 12.0
         );
     }
     let _ = write!(
         s,
-        "<text x=\"0\" y=\"{}\" font-size=\"11\" fill=\"#444\">■ reference <tspan fill=\"#1a73e8\">■ current</tspan></text></svg>",
-        HEIGHT + 30.0
+        "<text x=\"0\" y=\"{}\" font-size=\"11\" fill=\"#444\">■ reference <tspan fill=\"#1a73e8\">■ current</tspan> \
+         <tspan fill=\"#c5221f\">missing: ref {} / cur {}</tspan></text></svg>",
+        HEIGHT + 30.0,
+        percent(missing_r),
+        percent(missing_c)
     );
     s
 }
@@ -119,12 +188,15 @@ fn row(c: &ColumnDrift) -> String {
         ColumnStatus::Unsupported => "<span class=\"na\">unsupported</span>".to_owned(),
     };
     format!(
-        "<tr><td>{}</td><td>{:?}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.2}% / {:.2}%</td></tr>",
+        "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.2}% / {:.2}%</td></tr>",
         escape(&c.name),
-        c.column_type,
-        escape(&c.method),
+        c.column_type.map_or("–", |k| match k {
+            ColumnKind::Numeric => "numeric",
+            ColumnKind::Categorical => "categorical",
+        }),
+        c.method.map_or("–", DriftMethod::name),
         number(c.score),
-        number(Some(c.threshold)),
+        number(c.threshold),
         verdict,
         c.reference_missing_share * 100.0,
         c.current_missing_share * 100.0
@@ -172,8 +244,8 @@ pub fn render(report: &DriftReport, title: &str) -> String {
                 h,
                 "<figure><figcaption>{} ({})</figcaption>{}</figure>",
                 escape(&c.name),
-                escape(&c.method),
-                svg(plot, &c.name)
+                c.method.map_or("–", DriftMethod::name),
+                svg(plot, c)
             );
         }
     }

@@ -4,20 +4,24 @@
 //! [`DataDrift::compare_parquet`] reads two Parquet files one column at a time,
 //! so memory holds only the columns being compared. Both give the same report.
 
-pub mod binning;
+mod axis;
+pub(crate) mod binning;
 mod column;
 mod correction;
-pub mod data;
+pub(crate) mod data;
+mod detector;
 pub mod from_profiles;
 pub mod html;
 pub mod methods;
 pub mod multivariate;
 mod parquet;
 mod report;
-pub mod selection;
+pub(crate) mod selection;
 
+pub use axis::AxisScale;
 pub use column::{BIN_ABOVE_UNIQUE, ColumnDrift, ColumnStatus, SharePlot};
 pub use correction::Correction;
-pub use data::{ColumnKind, ColumnSample};
+pub use data::ColumnKind;
+pub use detector::MethodDetector;
 pub use methods::DriftMethod;
 pub use report::{ColumnDriftConfig, DataDrift, DriftConfig, DriftReport};

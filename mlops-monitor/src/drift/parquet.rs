@@ -119,7 +119,7 @@ impl DataDrift {
     /// let report = DataDrift::new(DriftConfig::default())
     ///     .compare_parquet(dir.path().join("reference.parquet"), dir.path().join("current.parquet"))?;
     /// let x = report.column("x").unwrap();
-    /// assert_eq!(x.method, "wasserstein"); // more than 1000 values, many unique
+    /// assert_eq!(x.method, Some(mlops_monitor::drift::DriftMethod::Wasserstein)); // more than 1000 values, many unique
     /// assert!(x.drifted && report.dataset_drift);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```

@@ -1,26 +1,48 @@
 //! [`DataDrift`]: compare a current data set with a reference, column by column.
 
 use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
 
 use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Schema};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::column::{ColumnDrift, ColumnStatus, evaluate};
+use super::axis::AxisScale;
+use super::column::{ColumnDrift, ColumnStatus, evaluate, unsupported};
 use super::correction::{Correction, apply};
-use super::data::{ColumnSample, kind_of, sample};
+use super::data::{kind_of, sample};
+use super::detector::run_plugged;
 use super::methods::DriftMethod;
 use super::selection::default_method;
-use mlops_core::{Error, Result};
+use mlops_core::{DriftDetector, Error, Result};
 
-/// Per-column choice of method and threshold, overriding the defaults.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+/// Per-column choice of method and threshold, or a user's own detector,
+/// overriding the defaults.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ColumnDriftConfig {
     /// The method; `None` keeps the default selection.
     pub method: Option<DriftMethod>,
     /// The threshold; `None` keeps the method's default.
     pub threshold: Option<f64>,
+    /// A user's detector for this column, in place of any method: it gets the
+    /// column's reference and current arrays (nulls included) and decides the
+    /// verdict. Not serialized: code plugs it in.
+    #[serde(skip)]
+    pub detector: Option<Arc<dyn DriftDetector>>,
+}
+
+impl PartialEq for ColumnDriftConfig {
+    fn eq(&self, other: &Self) -> bool {
+        // Detectors are equal when they are the same object.
+        let same_detector = match (&self.detector, &other.detector) {
+            (None, None) => true,
+            (Some(a), Some(b)) => std::ptr::addr_eq(Arc::as_ptr(a), Arc::as_ptr(b)),
+            _ => false,
+        };
+        self.method == other.method && self.threshold == other.threshold && same_detector
+    }
 }
 
 /// Options of a data drift comparison.
@@ -51,8 +73,27 @@ impl Default for DriftConfig {
 impl DriftConfig {
     /// Overrides one column.
     pub fn with_column(mut self, name: &str, method: Option<DriftMethod>, threshold: Option<f64>) -> Self {
-        self.columns
-            .insert(name.to_owned(), ColumnDriftConfig { method, threshold });
+        self.columns.insert(
+            name.to_owned(),
+            ColumnDriftConfig {
+                method,
+                threshold,
+                detector: None,
+            },
+        );
+        self
+    }
+
+    /// Tests one column with a user's own detector instead of a built-in method.
+    pub fn with_detector(mut self, name: &str, detector: Arc<dyn DriftDetector>) -> Self {
+        self.columns.insert(
+            name.to_owned(),
+            ColumnDriftConfig {
+                method: None,
+                threshold: None,
+                detector: Some(detector),
+            },
+        );
         self
     }
 
@@ -77,6 +118,7 @@ impl DriftConfig {
 
 /// The result of comparing two data sets.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct DriftReport {
     /// Whether the share of drifted columns reached `drift_share_threshold`.
     pub dataset_drift: bool,
@@ -111,7 +153,7 @@ impl DriftReport {
 }
 
 /// Compares current data with reference data, as Evidently's `DataDriftPreset`
-/// does by default (see [`selection`](super::selection)), columns in parallel.
+/// does by default (KS, chi-square or Z up to 1000 values, Wasserstein or Jensen–Shannon above), columns in parallel.
 ///
 /// An empty, all-null or all-NaN column yields a `not_enough_data` result for
 /// that column and never aborts the report; a column missing from the current
@@ -218,12 +260,15 @@ impl DataDrift {
         current_type: &DataType,
         current: Vec<ArrayRef>,
     ) -> Result<ColumnDrift> {
+        let overrides = self.options.columns.get(name);
+        if let Some(detector) = overrides.and_then(|o| o.detector.as_deref()) {
+            return run_plugged(detector, name, (data_type, &reference()?), (current_type, &current));
+        }
         if kind_of(data_type).is_none() {
-            let empty = ColumnSample::empty(super::data::ColumnKind::Numeric);
-            let mut c = evaluate(name, DriftMethod::JensenShannon, 0.1, &empty, &empty);
-            c.status = ColumnStatus::Unsupported;
-            c.message = Some(format!("type {data_type} is not supported by drift methods"));
-            return Ok(c);
+            return Ok(unsupported(
+                name,
+                format!("type {data_type} is not supported by drift methods"),
+            ));
         }
         let r = sample(name, data_type, &reference()?)?;
         // The current side's kind follows from its declared type, so check it before reading.
@@ -234,7 +279,6 @@ impl DataDrift {
             });
         }
         let c = sample(name, current_type, &current)?;
-        let overrides = self.options.columns.get(name);
         let method = overrides
             .and_then(|o| o.method)
             .or(self.options.method)
@@ -242,7 +286,11 @@ impl DataDrift {
         let threshold = overrides
             .and_then(|o| o.threshold)
             .unwrap_or_else(|| method.default_threshold());
-        Ok(evaluate(name, method, threshold, &r, &c))
+        let mut out = evaluate(name, method, threshold, &r, &c);
+        if let Some(plot) = out.plot.as_mut() {
+            plot.axis = AxisScale::of(data_type);
+        }
+        Ok(out)
     }
 
     /// The data set verdict over the column results.

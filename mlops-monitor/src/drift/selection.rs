@@ -16,12 +16,12 @@ use super::data::{ColumnKind, ColumnSample};
 use super::methods::DriftMethod;
 
 /// Unique values over both samples, counted up to 21 (past every threshold used here).
-pub fn unique_count(reference: &ColumnSample, current: &ColumnSample) -> usize {
+pub(crate) fn unique_count(reference: &ColumnSample, current: &ColumnSample) -> usize {
     reference.distinct_capped(Some(current))
 }
 
 /// The default method for a column.
-pub fn default_method(reference: &ColumnSample, current: &ColumnSample) -> DriftMethod {
+pub(crate) fn default_method(reference: &ColumnSample, current: &ColumnSample) -> DriftMethod {
     let n = reference.len();
     let u = unique_count(reference, current);
     match (reference.kind, n <= 1000) {

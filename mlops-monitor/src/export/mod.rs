@@ -1,13 +1,21 @@
-//! Operational metrics per model version, in the Prometheus text format.
+//! Operational metrics per model version, through the [`metrics`] facade.
 //!
-//! [`OperationalMetrics`] is a thread-safe registry of, per `(model, version)`:
-//! a request counter, an error counter and a latency histogram with fixed
-//! buckets in seconds ([`LATENCY_BUCKETS_SECONDS`], Prometheus' client
-//! defaults). [`OperationalMetrics::render`] writes them in the text exposition
-//! format version 0.0.4 (content type [`CONTENT_TYPE`]): `# HELP` and
-//! `# TYPE` lines, cumulative `_bucket{le="…"}` series ending in `+Inf`,
-//! `_sum` and `_count`, with label values escaped. Every record also emits a
-//! `tracing` event at debug level.
+//! A library emits metrics through the `metrics` facade, as it emits logs
+//! through `tracing`: the application installs the recorder it wants
+//! (Prometheus, StatsD, OpenTelemetry…) with `metrics::set_global_recorder`,
+//! and [`OperationalMetrics::record`] reaches it. Per `(model, version)` it
+//! emits a request counter ([`REQUESTS_METRIC`]), an error counter
+//! ([`ERRORS_METRIC`]) and a latency histogram in seconds ([`LATENCY_METRIC`]);
+//! the [`Monitor`](crate::monitor::Monitor) adds alert, rejection and drop
+//! counters ([`ALERTS_METRIC`], [`REJECTED_METRIC`], [`DROPPED_METRIC`]).
+//! Call [`describe`] once after installing a recorder to give it the help texts.
+//!
+//! For users without a recorder, every [`OperationalMetrics`] also keeps its
+//! own Prometheus recorder (`metrics-exporter-prometheus`, no HTTP listener):
+//! [`OperationalMetrics::render`] writes the text exposition format 0.0.4
+//! (content type [`CONTENT_TYPE`]), with the histogram's buckets fixed at
+//! [`LATENCY_BUCKETS_SECONDS`] (Prometheus' client defaults). Every record
+//! also emits a `tracing` event at debug level.
 //!
 //! ```
 //! use std::time::Duration;
@@ -24,11 +32,17 @@
 //! assert!(text.contains("mlops_model_request_duration_seconds_bucket{model=\"churn\",version=\"3\",le=\"+Inf\"} 2\n"));
 //! assert!(text.contains("mlops_model_request_duration_seconds_count{model=\"churn\",version=\"3\"} 2\n"));
 //! ```
+//!
+//! Label values are escaped as the exporter does: `"` and newlines always; a
+//! backslash is doubled unless it already escapes a backslash (so a literal
+//! `\\` in a model name reads back as one backslash).
 
-use std::collections::BTreeMap;
-use std::fmt::Write as _;
-use std::sync::{Mutex, MutexGuard};
+use std::collections::HashMap;
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
+
+use metrics::{Counter, Histogram, Key, Label, Metadata, Recorder};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
 
 /// The HTTP `Content-Type` of [`OperationalMetrics::render`]'s output.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -36,44 +50,133 @@ pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 /// Upper bounds (seconds, inclusive) of the latency histogram's finite buckets.
 pub const LATENCY_BUCKETS_SECONDS: [f64; 11] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
 
-/// Name of the request counter.
+/// Name of the request counter (labels `model`, `version`).
 pub const REQUESTS_METRIC: &str = "mlops_model_requests_total";
-/// Name of the error counter.
+/// Name of the error counter (labels `model`, `version`).
 pub const ERRORS_METRIC: &str = "mlops_model_errors_total";
-/// Name of the latency histogram.
+/// Name of the latency histogram, in seconds (labels `model`, `version`).
 pub const LATENCY_METRIC: &str = "mlops_model_request_duration_seconds";
+/// Name of the monitor's alert counter (labels `model`, `policy`).
+pub const ALERTS_METRIC: &str = "mlops_monitor_alerts_total";
+/// Name of the counter of events the monitor rejected (label `model`).
+pub const REJECTED_METRIC: &str = "mlops_monitor_events_rejected_total";
+/// Name of the counter of events dropped because the monitor's channel was full.
+pub const DROPPED_METRIC: &str = "mlops_monitor_events_dropped_total";
 
-/// The counters of one model version.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct SeriesSnapshot {
-    /// Requests recorded.
-    pub requests: u64,
-    /// Requests recorded as failed.
-    pub errors: u64,
-    /// Non-cumulative counts per finite bucket of [`LATENCY_BUCKETS_SECONDS`]
-    /// (a latency above the last bound is in none of them, only in `requests`).
-    pub bucket_counts: [u64; LATENCY_BUCKETS_SECONDS.len()],
-    /// Sum of the latencies in seconds.
-    pub latency_sum_seconds: f64,
+/// Gives the current recorder (the global one, or a local one in scope) the
+/// help text of every metric this crate emits. Call it once after installing
+/// a recorder; recorders that ignore descriptions are unaffected.
+pub fn describe() {
+    metrics::describe_counter!(REQUESTS_METRIC, "Prediction requests served, per model version.");
+    metrics::describe_counter!(ERRORS_METRIC, "Prediction requests that failed, per model version.");
+    metrics::describe_histogram!(
+        LATENCY_METRIC,
+        metrics::Unit::Seconds,
+        "Prediction request latency in seconds, per model version."
+    );
+    metrics::describe_counter!(ALERTS_METRIC, "Alerts the monitor raised, per model and policy.");
+    metrics::describe_counter!(REJECTED_METRIC, "Events the monitor rejected, per model.");
+    metrics::describe_counter!(DROPPED_METRIC, "Events dropped because the monitor could not keep up.");
 }
 
-/// A thread-safe registry of request counts, error counts and latency
-/// histograms per model version. Share it behind an `Arc`.
-#[derive(Debug, Default)]
+/// Where the metrics are emitted from, for recorders that filter on it.
+static METADATA: Metadata<'static> = Metadata::new(module_path!(), metrics::Level::INFO, Some(module_path!()));
+
+/// One model version's keys (labels built once) and handles in our own recorder.
+#[derive(Debug)]
+struct Series {
+    requests: Key,
+    errors: Key,
+    latency: Key,
+    own: (Counter, Counter, Histogram),
+}
+
+/// Operational metrics: emitted through the `metrics` facade to the
+/// application's recorder, and kept in a Prometheus recorder of its own for
+/// [`render`](Self::render). Thread-safe; share it behind an `Arc`.
+///
+/// Each model version's keys and handles are built on its first request, so
+/// later records allocate nothing; the application's recorder is looked up on
+/// every record, so one installed after this was created still gets everything.
+#[derive(Debug)]
 pub struct OperationalMetrics {
-    series: Mutex<BTreeMap<(String, String), SeriesSnapshot>>,
+    recorder: PrometheusRecorder,
+    handle: PrometheusHandle,
+    /// model → version → series.
+    series: RwLock<HashMap<String, HashMap<String, Arc<Series>>>>,
+}
+
+impl Default for OperationalMetrics {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl OperationalMetrics {
-    /// An empty registry.
+    /// An empty set of metrics.
     pub fn new() -> Self {
-        Self::default()
+        let builder = PrometheusBuilder::new();
+        // The only error is an empty bucket list, and ours is a non-empty constant;
+        // if it ever happened the exporter's default (a summary) is still valid text.
+        let builder = builder
+            .set_buckets_for_metric(Matcher::Full(LATENCY_METRIC.to_owned()), &LATENCY_BUCKETS_SECONDS)
+            .unwrap_or_else(|_| PrometheusBuilder::new());
+        let recorder = builder.build_recorder();
+        let handle = recorder.handle();
+        // Describing is idempotent: the application's recorder, if installed by
+        // now, gets the help texts too.
+        describe();
+        metrics::with_local_recorder(&recorder, describe);
+        OperationalMetrics {
+            recorder,
+            handle,
+            series: RwLock::new(HashMap::new()),
+        }
     }
 
-    fn lock(&self) -> MutexGuard<'_, BTreeMap<(String, String), SeriesSnapshot>> {
-        // A panic while holding the lock cannot leave a series half-updated in
-        // a way that matters to counters, so a poisoned lock is still used.
-        self.series.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    /// The series of `model` at `version`, created on first use.
+    fn series(&self, model: &str, version: &str) -> Arc<Series> {
+        // A panic while holding the lock leaves the map valid (an insert either
+        // happened or not), so a poisoned lock is still used.
+        if let Some(s) = self
+            .series
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(model)
+            .and_then(|v| v.get(version))
+        {
+            return Arc::clone(s);
+        }
+        let labels = vec![
+            Label::new("model", model.to_owned()),
+            Label::new("version", version.to_owned()),
+        ];
+        let key = |name: &'static str| Key::from_parts(name, labels.clone());
+        let (requests, errors, latency) = (key(REQUESTS_METRIC), key(ERRORS_METRIC), key(LATENCY_METRIC));
+        let own = (
+            self.recorder.register_counter(&requests, &METADATA),
+            self.recorder.register_counter(&errors, &METADATA),
+            self.recorder.register_histogram(&latency, &METADATA),
+        );
+        let series = Arc::new(Series {
+            requests,
+            errors,
+            latency,
+            own,
+        });
+        let mut map = self.series.write().unwrap_or_else(PoisonError::into_inner);
+        Arc::clone(
+            map.entry(model.to_owned())
+                .or_default()
+                .entry(version.to_owned())
+                .or_insert(series),
+        )
+    }
+
+    /// Runs `emit` against the application's recorder, then against our own.
+    fn emit(&self, emit: impl Fn()) {
+        emit();
+        metrics::with_local_recorder(&self.recorder, emit);
     }
 
     /// Records one request of `model` at `version` that took `latency` and
@@ -81,128 +184,39 @@ impl OperationalMetrics {
     pub fn record(&self, model: &str, version: &str, latency: Duration, ok: bool) {
         let seconds = latency.as_secs_f64();
         tracing::debug!(model, version, latency_seconds = seconds, ok, "model request recorded");
-        let mut series = self.lock();
-        let s = match series.get_mut(&(model.to_owned(), version.to_owned())) {
-            Some(s) => s,
-            None => series.entry((model.to_owned(), version.to_owned())).or_default(),
-        };
-        s.requests += 1;
-        s.errors += u64::from(!ok);
-        s.latency_sum_seconds += seconds;
-        if let Some(i) = LATENCY_BUCKETS_SECONDS.iter().position(|&b| seconds <= b) {
-            s.bucket_counts[i] += 1;
-        }
+        let s = self.series(model, version);
+        let errors = u64::from(!ok);
+        // Incremented by 0 on success, so every version has an error series.
+        s.own.0.increment(1);
+        s.own.1.increment(errors);
+        s.own.2.record(seconds);
+        metrics::with_recorder(|r| {
+            r.register_counter(&s.requests, &METADATA).increment(1);
+            r.register_counter(&s.errors, &METADATA).increment(errors);
+            r.register_histogram(&s.latency, &METADATA).record(seconds);
+        });
     }
 
-    /// The counters of one model version, if any request was recorded for it.
-    pub fn snapshot(&self, model: &str, version: &str) -> Option<SeriesSnapshot> {
-        self.lock().get(&(model.to_owned(), version.to_owned())).cloned()
+    /// Counts one alert of `policy` (its snake-case name) for `model`.
+    pub fn record_alert(&self, model: &str, policy: &str) {
+        self.emit(|| {
+            metrics::counter!(ALERTS_METRIC, "model" => model.to_owned(), "policy" => policy.to_owned()).increment(1);
+        });
     }
 
-    /// The registry in the Prometheus text exposition format 0.0.4, series
-    /// sorted by model then version. Empty when nothing was recorded.
+    /// Counts one event of `model` that the monitor rejected.
+    pub fn record_rejected(&self, model: &str) {
+        self.emit(|| metrics::counter!(REJECTED_METRIC, "model" => model.to_owned()).increment(1));
+    }
+
+    /// Sets the count of events dropped so far (a monotonic total).
+    pub fn record_dropped_total(&self, dropped: u64) {
+        self.emit(|| metrics::counter!(DROPPED_METRIC).absolute(dropped));
+    }
+
+    /// Everything recorded so far, in the Prometheus text exposition format
+    /// 0.0.4. Empty when nothing was recorded.
     pub fn render(&self) -> String {
-        let series = self.lock().clone();
-        let mut out = String::new();
-        if series.is_empty() {
-            return out;
-        }
-        let labels = |model: &str, version: &str| {
-            format!(
-                "model=\"{}\",version=\"{}\"",
-                escape_label(model),
-                escape_label(version)
-            )
-        };
-        // `write!` to a String cannot fail; the results are ignored on purpose.
-        let _ = writeln!(
-            out,
-            "# HELP {REQUESTS_METRIC} Prediction requests served, per model version."
-        );
-        let _ = writeln!(out, "# TYPE {REQUESTS_METRIC} counter");
-        for ((m, v), s) in &series {
-            let _ = writeln!(out, "{REQUESTS_METRIC}{{{}}} {}", labels(m, v), s.requests);
-        }
-        let _ = writeln!(
-            out,
-            "# HELP {ERRORS_METRIC} Prediction requests that failed, per model version."
-        );
-        let _ = writeln!(out, "# TYPE {ERRORS_METRIC} counter");
-        for ((m, v), s) in &series {
-            let _ = writeln!(out, "{ERRORS_METRIC}{{{}}} {}", labels(m, v), s.errors);
-        }
-        let _ = writeln!(
-            out,
-            "# HELP {LATENCY_METRIC} Prediction request latency in seconds, per model version."
-        );
-        let _ = writeln!(out, "# TYPE {LATENCY_METRIC} histogram");
-        for ((m, v), s) in &series {
-            let l = labels(m, v);
-            let mut cumulative = 0;
-            for (bound, count) in LATENCY_BUCKETS_SECONDS.iter().zip(&s.bucket_counts) {
-                cumulative += count;
-                let _ = writeln!(
-                    out,
-                    "{LATENCY_METRIC}_bucket{{{l},le=\"{}\"}} {cumulative}",
-                    format_float(*bound)
-                );
-            }
-            let _ = writeln!(out, "{LATENCY_METRIC}_bucket{{{l},le=\"+Inf\"}} {}", s.requests);
-            let _ = writeln!(
-                out,
-                "{LATENCY_METRIC}_sum{{{l}}} {}",
-                format_float(s.latency_sum_seconds)
-            );
-            let _ = writeln!(out, "{LATENCY_METRIC}_count{{{l}}} {}", s.requests);
-        }
-        out
-    }
-}
-
-/// Escapes a label value for the text format: `\` → `\\`, `"` → `\"`, newline → `\n`.
-pub fn escape_label(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for c in value.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '"' => out.push_str("\\\""),
-            '\n' => out.push_str("\\n"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// A float as the text format reads it (Go's `ParseFloat`): shortest
-/// round-trip decimal, `+Inf`, `-Inf`, `NaN`.
-fn format_float(v: f64) -> String {
-    if v.is_nan() {
-        "NaN".to_owned()
-    } else if v.is_infinite() {
-        if v > 0.0 { "+Inf" } else { "-Inf" }.to_owned()
-    } else {
-        format!("{v}")
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn escapes_backslash_quote_and_newline() {
-        assert_eq!(escape_label("a\\b\"c\nd"), "a\\\\b\\\"c\\nd");
-    }
-
-    #[test]
-    fn bucket_bounds_are_inclusive() {
-        let m = OperationalMetrics::new();
-        m.record("m", "1", Duration::from_millis(5), true);
-        m.record("m", "1", Duration::from_secs(11), true);
-        let s = m.snapshot("m", "1").unwrap_or_default();
-        assert_eq!(s.bucket_counts[0], 1);
-        assert_eq!(s.bucket_counts.iter().sum::<u64>(), 1);
-        assert_eq!(s.requests, 2);
-        assert_eq!(format_float(f64::INFINITY), "+Inf");
+        self.handle.render()
     }
 }

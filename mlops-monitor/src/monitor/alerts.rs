@@ -41,8 +41,22 @@ pub enum AlertPolicy {
     EventsDropped,
 }
 
+impl AlertPolicy {
+    /// The policy's snake-case name, as serialized and as the `policy` label of
+    /// [`ALERTS_METRIC`](crate::export::ALERTS_METRIC).
+    pub fn name(&self) -> &'static str {
+        match self {
+            AlertPolicy::DriftShareAtLeast(_) => "drift_share_at_least",
+            AlertPolicy::MetricBelow { .. } => "metric_below",
+            AlertPolicy::ScoreStreamDrift => "score_stream_drift",
+            AlertPolicy::EventsDropped => "events_dropped",
+        }
+    }
+}
+
 /// A raised alert, passed to every callback.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct Alert {
     /// The policy that fired.
     pub policy: AlertPolicy,

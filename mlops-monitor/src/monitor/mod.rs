@@ -11,6 +11,15 @@
 //! feature rows that is compared with the reference data every
 //! `drift_every_rows` rows.
 //!
+//! Memory is bounded per model: the channel, the joiner's pending predictions
+//! and labels (`pending_capacity` each), the feature rows
+//! (`max_buffered_rows`), the closed windows kept in the stats
+//! (`max_kept_windows`, oldest evicted and counted) and one drift report; and
+//! at most `max_kept_rejected` rejection messages in all. The number of models
+//! is the caller's: each distinct model name gets its own state.
+//!
+//! A panicking alert callback is contained ([`MonitorStats::callback_panics`]).
+//!
 //! ```
 //! use std::sync::{Arc, Mutex};
 //! use mlops_core::{LabelValue, PredictionEvent, PredictionSink};
@@ -37,9 +46,10 @@
 mod alerts;
 
 use std::collections::{BTreeMap, VecDeque};
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
-use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -73,6 +83,12 @@ pub struct MonitorConfig {
     pub drift_every_rows: usize,
     /// Drift options.
     pub drift: DriftConfig,
+    /// Closed performance windows kept per model in [`MonitorStats::windows`];
+    /// older ones are evicted and counted in [`MonitorStats::evicted_windows`].
+    pub max_kept_windows: usize,
+    /// Rejection messages kept in [`MonitorStats::rejected`]; older ones are
+    /// evicted and counted in [`MonitorStats::evicted_rejected`].
+    pub max_kept_rejected: usize,
     /// Alert policies.
     pub policies: Vec<AlertPolicy>,
     /// Called for every alert.
@@ -84,6 +100,9 @@ impl std::fmt::Debug for MonitorConfig {
         f.debug_struct("MonitorConfig")
             .field("channel_capacity", &self.channel_capacity)
             .field("window", &self.window)
+            .field("max_buffered_rows", &self.max_buffered_rows)
+            .field("max_kept_windows", &self.max_kept_windows)
+            .field("max_kept_rejected", &self.max_kept_rejected)
             .field("policies", &self.policies)
             .field("callbacks", &self.callbacks.len())
             .finish_non_exhaustive()
@@ -101,6 +120,8 @@ impl Default for MonitorConfig {
             max_buffered_rows: 50_000,
             drift_every_rows: 10_000,
             drift: DriftConfig::default(),
+            max_kept_windows: 1000,
+            max_kept_rejected: 1000,
             policies: Vec::new(),
             callbacks: Vec::new(),
         }
@@ -127,6 +148,14 @@ impl MonitorConfig {
         self
     }
 
+    /// Sets how many closed windows (per model) and rejection messages the
+    /// stats keep; older entries are evicted and counted.
+    pub fn with_kept(mut self, windows: usize, rejected: usize) -> Self {
+        self.max_kept_windows = windows;
+        self.max_kept_rejected = rejected;
+        self
+    }
+
     /// Adds an alert policy.
     pub fn with_policy(mut self, policy: AlertPolicy) -> Self {
         self.policies.push(policy);
@@ -141,6 +170,11 @@ impl MonitorConfig {
 }
 
 /// What the monitor did.
+///
+/// Memory is bounded: per model, at most [`MonitorConfig::max_kept_windows`]
+/// windows (the most recent) and one drift report; at most
+/// [`MonitorConfig::max_kept_rejected`] rejection messages in all. What was
+/// evicted is counted, never silently lost.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
 pub struct MonitorStats {
@@ -150,12 +184,20 @@ pub struct MonitorStats {
     pub dropped: u64,
     /// Alerts raised.
     pub alerts: u64,
-    /// Closed performance windows per model.
-    pub windows: BTreeMap<String, Vec<WindowReport>>,
+    /// Alert callbacks that panicked (the panic is contained; monitoring goes on).
+    pub callback_panics: u64,
+    /// The most recent closed performance windows per model, oldest first.
+    pub windows: BTreeMap<String, VecDeque<WindowReport>>,
+    /// Closed windows evicted from [`windows`](Self::windows) to respect the bound.
+    pub evicted_windows: u64,
     /// The latest drift report per model.
     pub drift: BTreeMap<String, DriftReport>,
-    /// Events the worker rejected (e.g. a score outside [0, 1]), with the reason.
-    pub rejected: Vec<String>,
+    /// The most recent events the worker rejected (e.g. a score outside [0, 1]), with the reason, oldest first.
+    pub rejected: VecDeque<String>,
+    /// Events rejected in all (kept or evicted).
+    pub rejected_total: u64,
+    /// Rejection messages evicted from [`rejected`](Self::rejected) to respect the bound.
+    pub evicted_rejected: u64,
     /// Operational metrics in the Prometheus text format, at shutdown.
     pub prometheus: String,
 }
@@ -209,7 +251,7 @@ impl PredictionSink for MonitorSink {
 pub struct Monitor {
     sink: MonitorSink,
     worker: Option<JoinHandle<MonitorStats>>,
-    operational: Arc<Mutex<OperationalMetrics>>,
+    operational: Arc<OperationalMetrics>,
 }
 
 struct ModelState {
@@ -218,16 +260,19 @@ struct ModelState {
     rows: VecDeque<RecordBatch>,
     buffered_rows: usize,
     rows_since_drift: usize,
-    below: usize,
+    /// Consecutive windows below the floor, one counter per policy (indexed as
+    /// `MonitorConfig::policies`), so two `MetricBelow` policies never reset each other.
+    below: Vec<usize>,
 }
 
 struct Worker {
     config: MonitorConfig,
     models: BTreeMap<String, ModelState>,
     stats: MonitorStats,
-    operational: Arc<Mutex<OperationalMetrics>>,
+    operational: Arc<OperationalMetrics>,
     dropped: Arc<AtomicU64>,
     dropped_reported: u64,
+    dropped_exported: u64,
 }
 
 impl Worker {
@@ -248,7 +293,7 @@ impl Worker {
                     rows: VecDeque::new(),
                     buffered_rows: 0,
                     rows_since_drift: 0,
-                    below: 0,
+                    below: vec![0; self.config.policies.len()],
                 },
             );
         }
@@ -266,20 +311,27 @@ impl Worker {
         };
         tracing::warn!(model = %alert.model, value = alert.value, "{}", alert.message);
         self.stats.alerts += 1;
+        self.operational.record_alert(&alert.model, alert.policy.name());
         for cb in &self.config.callbacks {
-            cb(&alert);
+            // A user callback must not take the monitor down with it: the panic
+            // is contained and counted, and the next callbacks still run. The
+            // callback only borrows the alert, so nothing of ours is left half-updated.
+            if std::panic::catch_unwind(AssertUnwindSafe(|| cb(&alert))).is_err() {
+                self.stats.callback_panics += 1;
+                tracing::error!(model = %alert.model, "an alert callback panicked; monitoring continues");
+            }
         }
     }
 
     fn windows_closed(&mut self, model: &str, reports: Vec<WindowReport>) {
         for report in reports {
             let policies: Vec<AlertPolicy> = self.config.policies.clone();
-            for p in policies {
+            for (index, p) in policies.iter().enumerate() {
                 if let AlertPolicy::MetricBelow {
                     metric,
                     threshold,
                     windows,
-                } = &p
+                } = p
                 {
                     let value = match (&report.overall, metric) {
                         (Metrics::Binary(b), WatchedMetric::Accuracy) => Some(b.accuracy),
@@ -289,35 +341,34 @@ impl Worker {
                         _ => None,
                     };
                     let Some(v) = value else { continue };
-                    let below = {
-                        let Some(state) = self.models.get_mut(model) else {
-                            continue;
-                        };
-                        state.below = if v < *threshold { state.below + 1 } else { 0 };
-                        state.below
+                    let Some(counter) = self.models.get_mut(model).and_then(|s| s.below.get_mut(index)) else {
+                        continue;
                     };
+                    *counter = if v < *threshold { *counter + 1 } else { 0 };
+                    let below = *counter;
                     if below >= *windows && below > 0 {
+                        *counter = 0;
                         let msg = format!("{metric:?} of `{model}` is {v:.4}, below {threshold} for {below} window(s)");
                         self.alert(p.clone(), model, v, msg);
-                        if let Some(state) = self.models.get_mut(model) {
-                            state.below = 0;
-                        }
                     }
                 }
             }
-            self.stats.windows.entry(model.to_owned()).or_default().push(report);
+            let kept = self.stats.windows.entry(model.to_owned()).or_default();
+            kept.push_back(report);
+            while kept.len() > self.config.max_kept_windows {
+                kept.pop_front();
+                self.stats.evicted_windows += 1;
+            }
         }
     }
 
     fn prediction(&mut self, e: PredictionEvent) -> Result<()> {
-        if let Ok(ops) = self.operational.lock() {
-            ops.record(
-                &e.model,
-                &e.version.to_string(),
-                Duration::from_micros(e.latency_us),
-                e.ok,
-            );
-        }
+        self.operational.record(
+            &e.model,
+            &e.version.to_string(),
+            Duration::from_micros(e.latency_us),
+            e.ok,
+        );
         let task = if e.predicted.is_some() {
             Task::BinaryClassification
         } else {
@@ -434,9 +485,19 @@ impl Worker {
             };
             if let Err(e) = result {
                 // A bad event is recorded and skipped; it never stops the monitor.
-                self.stats.rejected.push(format!("`{model}`: {e}"));
+                self.stats.rejected_total += 1;
+                self.operational.record_rejected(&model);
+                self.stats.rejected.push_back(format!("`{model}`: {e}"));
+                while self.stats.rejected.len() > self.config.max_kept_rejected {
+                    self.stats.rejected.pop_front();
+                    self.stats.evicted_rejected += 1;
+                }
             }
             let dropped = self.dropped.load(Ordering::Relaxed);
+            if dropped > self.dropped_exported {
+                self.dropped_exported = dropped;
+                self.operational.record_dropped_total(dropped);
+            }
             if dropped > self.dropped_reported && self.config.policies.contains(&AlertPolicy::EventsDropped) {
                 self.dropped_reported = dropped;
                 self.alert(
@@ -455,7 +516,12 @@ impl Worker {
 impl Monitor {
     /// Starts the worker thread.
     pub fn start(config: MonitorConfig) -> Result<Monitor> {
-        if config.channel_capacity == 0 || config.window == 0 || config.max_buffered_rows == 0 {
+        if config.channel_capacity == 0
+            || config.window == 0
+            || config.max_buffered_rows == 0
+            || config.max_kept_windows == 0
+            || config.max_kept_rejected == 0
+        {
             return Err(Error::invalid_input(
                 "monitor configuration",
                 "MonitorConfig",
@@ -465,7 +531,7 @@ impl Monitor {
         }
         let (sender, rx) = sync_channel(config.channel_capacity);
         let dropped = Arc::new(AtomicU64::new(0));
-        let operational = Arc::new(Mutex::new(OperationalMetrics::new()));
+        let operational = Arc::new(OperationalMetrics::new());
         let worker = Worker {
             config,
             models: BTreeMap::new(),
@@ -473,6 +539,7 @@ impl Monitor {
             operational: operational.clone(),
             dropped: dropped.clone(),
             dropped_reported: 0,
+            dropped_exported: 0,
         };
         let handle = std::thread::Builder::new()
             .name("mlops-monitor".into())
@@ -498,9 +565,10 @@ impl Monitor {
         self.sink.dropped.load(Ordering::Relaxed)
     }
 
-    /// Operational metrics in the Prometheus text format, as far as the worker has got.
+    /// Operational metrics in the Prometheus text format, as far as the worker
+    /// has got. The same metrics also go to the application's `metrics` recorder.
     pub fn prometheus(&self) -> String {
-        self.operational.lock().map(|m| m.render()).unwrap_or_default()
+        self.operational.render()
     }
 
     /// Processes every event sent before this call, stops the worker and
@@ -513,6 +581,9 @@ impl Monitor {
             _ => MonitorStats::default(),
         };
         stats.dropped = self.dropped();
+        if stats.dropped > 0 {
+            self.operational.record_dropped_total(stats.dropped);
+        }
         stats.prometheus = self.prometheus();
         stats
     }

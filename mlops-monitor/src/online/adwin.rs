@@ -2,7 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{OnlineDetector, config_error, is_valid_real, state_error};
+use super::envelope::{Core, Envelope, online_detector};
+use super::{config_error, is_valid_real, state_error};
 
 const NAME: &str = "adwin";
 
@@ -129,8 +130,13 @@ impl TryFrom<AdwinConfigRepr> for AdwinConfig {
 /// older Cython implementation (river ≤ 0.23) skipped the last bucket of every
 /// row.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Adwin(Envelope<AdwinCore>);
+
+/// The statistics of [`Adwin`]: its window as an exponential histogram.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(try_from = "AdwinRepr")]
-pub struct Adwin {
+struct AdwinCore {
     config: AdwinConfig,
     /// Number of values in the window.
     width: f64,
@@ -147,9 +153,6 @@ pub struct Adwin {
     totals: Vec<f64>,
     /// Bucket sums of squared deviations, same layout as `totals`.
     variances: Vec<f64>,
-    drift: bool,
-    n_detections: u64,
-    n_ignored: u64,
 }
 
 impl Default for Adwin {
@@ -169,6 +172,44 @@ impl Adwin {
     }
 
     fn with_valid_config(config: AdwinConfig) -> Self {
+        Adwin(Envelope::new(AdwinCore::with_valid_config(config)))
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &AdwinConfig {
+        &self.0.core.config
+    }
+
+    /// Number of values in the current window.
+    pub fn width(&self) -> u64 {
+        // The width is an exact integer held in an f64 (as in river).
+        self.0.core.width as u64
+    }
+
+    /// Sum of the values in the current window.
+    pub fn total(&self) -> f64 {
+        self.0.core.total
+    }
+
+    /// Sum of squared deviations from the mean within the window (river's
+    /// `variance`; divide by the width for the population variance).
+    pub fn variance(&self) -> f64 {
+        self.0.core.variance
+    }
+
+    /// Mean of the current window, 0 when it is empty.
+    pub fn estimation(&self) -> f64 {
+        let core = &self.0.core;
+        if core.width == 0.0 {
+            0.0
+        } else {
+            core.total / core.width
+        }
+    }
+}
+
+impl AdwinCore {
+    fn with_valid_config(config: AdwinConfig) -> Self {
         let stride = config.max_buckets as usize + 1;
         let mut totals = Vec::with_capacity(stride * RESERVED_ROWS);
         let mut variances = Vec::with_capacity(stride * RESERVED_ROWS);
@@ -185,40 +226,6 @@ impl Adwin {
             row_len,
             totals,
             variances,
-            drift: false,
-            n_detections: 0,
-            n_ignored: 0,
-        }
-    }
-
-    /// The configuration.
-    pub fn config(&self) -> &AdwinConfig {
-        &self.config
-    }
-
-    /// Number of values in the current window.
-    pub fn width(&self) -> u64 {
-        // The width is an exact integer held in an f64 (as in river).
-        self.width as u64
-    }
-
-    /// Sum of the values in the current window.
-    pub fn total(&self) -> f64 {
-        self.total
-    }
-
-    /// Sum of squared deviations from the mean within the window (river's
-    /// `variance`; divide by the width for the population variance).
-    pub fn variance(&self) -> f64 {
-        self.variance
-    }
-
-    /// Mean of the current window, 0 when it is empty.
-    pub fn estimation(&self) -> f64 {
-        if self.width == 0.0 {
-            0.0
-        } else {
-            self.total / self.width
         }
     }
 
@@ -240,7 +247,6 @@ impl Adwin {
         self.variances.clear();
         self.totals.resize(stride, 0.0);
         self.variances.resize(stride, 0.0);
-        self.drift = false;
     }
 
     fn insert(&mut self, value: f64) {
@@ -391,48 +397,27 @@ fn remove_front(row: &mut [f64], len: usize, n: usize) {
     row[len - n..len].fill(0.0);
 }
 
-impl OnlineDetector for Adwin {
-    fn update(&mut self, x: f64) {
-        if self.drift {
-            self.clear_window();
-        }
-        if !is_valid_real(x) {
-            self.n_ignored += 1;
-            return;
-        }
-        self.insert(x);
-        self.drift = self.detect_change();
-        if self.drift {
-            self.n_detections += 1;
-        }
+impl Core for AdwinCore {
+    const NAME: &'static str = NAME;
+
+    fn accepts(&self, x: f64) -> bool {
+        is_valid_real(x)
     }
 
-    fn drift_detected(&self) -> bool {
-        self.drift
-    }
-
-    fn reset(&mut self) {
+    fn clear_after_drift(&mut self) {
         self.clear_window();
-        self.n_detections = 0;
-        self.n_ignored = 0;
     }
 
-    fn name(&self) -> &str {
-        NAME
-    }
-
-    fn n_ignored(&self) -> u64 {
-        self.n_ignored
-    }
-
-    fn n_detections(&self) -> u64 {
-        self.n_detections
+    fn step(&mut self, x: f64) -> bool {
+        self.insert(x);
+        self.detect_change()
     }
 }
 
-/// Deserialisation mirror of [`Adwin`], checked before use.
+online_detector!(Adwin, AdwinCore);
+
+/// Deserialisation mirror of the statistics, checked before use.
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct AdwinRepr {
     config: AdwinConfig,
     width: f64,
@@ -442,12 +427,9 @@ struct AdwinRepr {
     row_len: Vec<usize>,
     totals: Vec<f64>,
     variances: Vec<f64>,
-    drift: bool,
-    n_detections: u64,
-    n_ignored: u64,
 }
 
-impl TryFrom<AdwinRepr> for Adwin {
+impl TryFrom<AdwinRepr> for AdwinCore {
     type Error = mlops_core::Error;
 
     fn try_from(r: AdwinRepr) -> mlops_core::Result<Self> {
@@ -498,9 +480,6 @@ impl TryFrom<AdwinRepr> for Adwin {
         adwin.totals.extend_from_slice(&r.totals);
         adwin.variances.clear();
         adwin.variances.extend_from_slice(&r.variances);
-        adwin.drift = r.drift;
-        adwin.n_detections = r.n_detections;
-        adwin.n_ignored = r.n_ignored;
         Ok(adwin)
     }
 }
@@ -510,6 +489,7 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
     use super::*;
+    use crate::online::OnlineDetector;
 
     fn lcg_stream(n: usize, seed: u64, shift_at: usize, shift: f64) -> Vec<f64> {
         let mut s = seed;
@@ -603,7 +583,7 @@ mod tests {
         }
         assert_eq!(d.width(), 1000);
         // Every bucket row stays within its capacity.
-        assert!(d.row_len.iter().all(|&l| l <= 5));
+        assert!(d.0.core.row_len.iter().all(|&l| l <= 5));
     }
 
     #[test]

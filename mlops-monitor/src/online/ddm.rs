@@ -2,7 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{OnlineDetector, config_error, state_error};
+use super::envelope::{Core, Envelope, online_detector};
+use super::{config_error, state_error};
 
 const NAME: &str = "ddm";
 
@@ -119,8 +120,13 @@ struct Minimum {
 /// `p + s > p_min + drift_threshold · s_min` (the warning flag is then
 /// cleared). After a drift the next value starts a fresh run.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Ddm(Envelope<DdmCore>);
+
+/// The statistics of [`Ddm`].
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(try_from = "DdmRepr")]
-pub struct Ddm {
+struct DdmCore {
     config: DdmConfig,
     /// Accepted values since the last (automatic or manual) reset.
     n: u64,
@@ -129,9 +135,6 @@ pub struct Ddm {
     /// `None` until the warm start is over (river's `None` / +∞).
     min: Option<Minimum>,
     warning: bool,
-    drift: bool,
-    n_detections: u64,
-    n_ignored: u64,
 }
 
 impl Default for Ddm {
@@ -151,119 +154,90 @@ impl Ddm {
     }
 
     fn with_valid_config(config: DdmConfig) -> Self {
-        Self {
+        Ddm(Envelope::new(DdmCore {
             config,
             n: 0,
             p: 0.0,
             min: None,
             warning: false,
-            drift: false,
-            n_detections: 0,
-            n_ignored: 0,
-        }
+        }))
     }
 
     /// The configuration.
     pub fn config(&self) -> &DdmConfig {
-        &self.config
+        &self.0.core.config
     }
 
     /// Running error rate since the last reset.
     pub fn error_rate(&self) -> f64 {
-        self.p
+        self.0.core.p
     }
 
     /// Values accepted since the last (automatic or manual) reset.
     pub fn n_seen(&self) -> u64 {
-        self.n
+        self.0.core.n
+    }
+}
+
+impl Core for DdmCore {
+    const NAME: &'static str = NAME;
+
+    fn accepts(&self, x: f64) -> bool {
+        (0.0..=1.0).contains(&x)
     }
 
-    fn clear_statistics(&mut self) {
+    fn clear_after_drift(&mut self) {
         self.n = 0;
         self.p = 0.0;
         self.min = None;
         self.warning = false;
-        self.drift = false;
     }
-}
 
-impl OnlineDetector for Ddm {
+    fn warning(&self) -> bool {
+        self.warning
+    }
+
     #[inline]
-    fn update(&mut self, x: f64) {
-        if self.drift {
-            self.clear_statistics();
-        }
-        if !(0.0..=1.0).contains(&x) {
-            self.n_ignored += 1;
-            return;
-        }
+    fn step(&mut self, x: f64) -> bool {
         self.n += 1;
         let n = self.n as f64;
         self.p += (1.0 / n) * (x - self.p);
         let p = self.p;
         let s = (p * (1.0 - p) / n).sqrt();
         if self.n <= self.config.warm_start {
-            return;
+            return false;
         }
         let ps = p + s;
         let min = match self.min {
             Some(m) if ps <= m.ps => Minimum { p, s, ps },
             Some(m) => m,
             // Only reachable if rounding pushed `p` past 1: never store a NaN.
-            None if ps.is_nan() => return,
+            None if ps.is_nan() => return false,
             None => Minimum { p, s, ps },
         };
         self.min = Some(min);
         self.warning = ps > min.p + self.config.warning_threshold * min.s;
-        if ps > min.p + self.config.drift_threshold * min.s {
-            self.drift = true;
+        let drift = ps > min.p + self.config.drift_threshold * min.s;
+        if drift {
             self.warning = false;
-            self.n_detections += 1;
         }
-    }
-
-    fn drift_detected(&self) -> bool {
-        self.drift
-    }
-
-    fn warning_detected(&self) -> bool {
-        self.warning
-    }
-
-    fn reset(&mut self) {
-        self.clear_statistics();
-        self.n_detections = 0;
-        self.n_ignored = 0;
-    }
-
-    fn name(&self) -> &str {
-        NAME
-    }
-
-    fn n_ignored(&self) -> u64 {
-        self.n_ignored
-    }
-
-    fn n_detections(&self) -> u64 {
-        self.n_detections
+        drift
     }
 }
 
-/// Deserialisation mirror of [`Ddm`], checked before use.
+online_detector!(Ddm, DdmCore);
+
+/// Deserialisation mirror of the statistics, checked before use.
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct DdmRepr {
     config: DdmConfig,
     n: u64,
     p: f64,
     min: Option<Minimum>,
     warning: bool,
-    drift: bool,
-    n_detections: u64,
-    n_ignored: u64,
 }
 
-impl TryFrom<DdmRepr> for Ddm {
+impl TryFrom<DdmRepr> for DdmCore {
     type Error = mlops_core::Error;
 
     fn try_from(r: DdmRepr) -> mlops_core::Result<Self> {
@@ -281,9 +255,6 @@ impl TryFrom<DdmRepr> for Ddm {
             p: r.p,
             min: r.min,
             warning: r.warning,
-            drift: r.drift,
-            n_detections: r.n_detections,
-            n_ignored: r.n_ignored,
         })
     }
 }
@@ -293,6 +264,7 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
     use super::*;
+    use crate::online::OnlineDetector;
 
     /// Bernoulli errors with rate `p0`, then `p1` from `change_at`.
     fn errors(n: usize, change_at: usize, p0: f64, p1: f64) -> Vec<f64> {

@@ -33,7 +33,10 @@
 //!   restoring a checkpoint and feeding the rest of the stream yields the same
 //!   detections as an uninterrupted run. Deserialisation validates the
 //!   configuration and the internal consistency of the state, so a corrupt
-//!   checkpoint is an error, never a panic later on.
+//!   checkpoint is an error, never a panic later on. The checkpoint is a map
+//!   (the detector's statistics, then `drift`, `n_detections`, `n_ignored`, kept
+//!   by the envelope all detectors share): use a self-describing format such as
+//!   JSON.
 //!
 //! # Performance
 //!
@@ -64,6 +67,7 @@
 
 mod adwin;
 mod ddm;
+mod envelope;
 mod kswin;
 mod page_hinkley;
 

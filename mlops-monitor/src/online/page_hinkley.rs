@@ -2,7 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{OnlineDetector, config_error, is_valid_real, state_error};
+use super::envelope::{Core, Envelope, online_detector};
+use super::{config_error, is_valid_real, state_error};
 
 const NAME: &str = "page_hinkley";
 
@@ -128,8 +129,13 @@ impl TryFrom<PageHinkleyConfigRepr> for PageHinkleyConfig {
 /// `Uₜ − min U > λ` and a decrease when `max L − Lₜ > λ`. After a drift the
 /// next value starts a fresh run. There is no warning zone.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct PageHinkley(Envelope<PageHinkleyCore>);
+
+/// The statistics of [`PageHinkley`].
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(try_from = "PageHinkleyRepr")]
-pub struct PageHinkley {
+struct PageHinkleyCore {
     config: PageHinkleyConfig,
     /// Accepted values since the last (automatic or manual) reset.
     n: u64,
@@ -139,9 +145,6 @@ pub struct PageHinkley {
     /// Minimum of `sum_increase`; `None` before the first value (river's +∞).
     min_increase: Option<f64>,
     max_decrease: f64,
-    drift: bool,
-    n_detections: u64,
-    n_ignored: u64,
 }
 
 impl Default for PageHinkley {
@@ -161,7 +164,7 @@ impl PageHinkley {
     }
 
     fn with_valid_config(config: PageHinkleyConfig) -> Self {
-        Self {
+        PageHinkley(Envelope::new(PageHinkleyCore {
             config,
             n: 0,
             mean: 0.0,
@@ -169,48 +172,43 @@ impl PageHinkley {
             sum_decrease: 0.0,
             min_increase: None,
             max_decrease: -1.0,
-            drift: false,
-            n_detections: 0,
-            n_ignored: 0,
-        }
+        }))
     }
 
     /// The configuration.
     pub fn config(&self) -> &PageHinkleyConfig {
-        &self.config
+        &self.0.core.config
     }
 
     /// Running mean of the values since the last reset.
     pub fn mean(&self) -> f64 {
-        self.mean
+        self.0.core.mean
     }
 
     /// Values accepted since the last (automatic or manual) reset.
     pub fn n_seen(&self) -> u64 {
-        self.n
+        self.0.core.n
+    }
+}
+
+impl Core for PageHinkleyCore {
+    const NAME: &'static str = NAME;
+
+    fn accepts(&self, x: f64) -> bool {
+        is_valid_real(x)
     }
 
-    fn clear_statistics(&mut self) {
+    fn clear_after_drift(&mut self) {
         self.n = 0;
         self.mean = 0.0;
         self.sum_increase = 0.0;
         self.sum_decrease = 0.0;
         self.min_increase = None;
         self.max_decrease = -1.0;
-        self.drift = false;
     }
-}
 
-impl OnlineDetector for PageHinkley {
     #[inline]
-    fn update(&mut self, x: f64) {
-        if self.drift {
-            self.clear_statistics();
-        }
-        if !is_valid_real(x) {
-            self.n_ignored += 1;
-            return;
-        }
+    fn step(&mut self, x: f64) -> bool {
         self.n += 1;
         self.mean += (1.0 / self.n as f64) * (x - self.mean);
         let dev = x - self.mean;
@@ -225,46 +223,23 @@ impl OnlineDetector for PageHinkley {
         if self.sum_decrease > self.max_decrease {
             self.max_decrease = self.sum_decrease;
         }
-        if self.n >= c.min_instances {
-            let up = self.sum_increase - min_increase > c.threshold;
-            let down = self.max_decrease - self.sum_decrease > c.threshold;
-            self.drift = match c.mode {
-                PageHinkleyMode::Up => up,
-                PageHinkleyMode::Down => down,
-                PageHinkleyMode::Both => up || down,
-            };
-            if self.drift {
-                self.n_detections += 1;
-            }
+        if self.n < c.min_instances {
+            return false;
         }
-    }
-
-    fn drift_detected(&self) -> bool {
-        self.drift
-    }
-
-    fn reset(&mut self) {
-        self.clear_statistics();
-        self.n_detections = 0;
-        self.n_ignored = 0;
-    }
-
-    fn name(&self) -> &str {
-        NAME
-    }
-
-    fn n_ignored(&self) -> u64 {
-        self.n_ignored
-    }
-
-    fn n_detections(&self) -> u64 {
-        self.n_detections
+        let up = self.sum_increase - min_increase > c.threshold;
+        let down = self.max_decrease - self.sum_decrease > c.threshold;
+        match c.mode {
+            PageHinkleyMode::Up => up,
+            PageHinkleyMode::Down => down,
+            PageHinkleyMode::Both => up || down,
+        }
     }
 }
 
-/// Deserialisation mirror of [`PageHinkley`], checked before use.
+online_detector!(PageHinkley, PageHinkleyCore);
+
+/// Deserialisation mirror of the statistics, checked before use.
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct PageHinkleyRepr {
     config: PageHinkleyConfig,
     n: u64,
@@ -273,12 +248,9 @@ struct PageHinkleyRepr {
     sum_decrease: f64,
     min_increase: Option<f64>,
     max_decrease: f64,
-    drift: bool,
-    n_detections: u64,
-    n_ignored: u64,
 }
 
-impl TryFrom<PageHinkleyRepr> for PageHinkley {
+impl TryFrom<PageHinkleyRepr> for PageHinkleyCore {
     type Error = mlops_core::Error;
 
     fn try_from(r: PageHinkleyRepr) -> mlops_core::Result<Self> {
@@ -303,9 +275,6 @@ impl TryFrom<PageHinkleyRepr> for PageHinkley {
             sum_decrease: r.sum_decrease,
             min_increase: r.min_increase,
             max_decrease: r.max_decrease,
-            drift: r.drift,
-            n_detections: r.n_detections,
-            n_ignored: r.n_ignored,
         })
     }
 }
@@ -315,6 +284,7 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
     use super::*;
+    use crate::online::OnlineDetector;
 
     fn stream(n: usize, shift_at: usize, shift: f64) -> Vec<f64> {
         let mut s = 17_u64;

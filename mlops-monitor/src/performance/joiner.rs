@@ -111,6 +111,7 @@ pub struct JoinerConfig {
 
 /// Counters of a [`LabelJoiner`].
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct JoinerStats {
     /// Pairs joined.
     pub joined: u64,
@@ -134,6 +135,7 @@ pub struct JoinerStats {
 
 /// A prediction joined with its label.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct JoinedPair {
     /// The request id.
     pub id: String,
@@ -165,6 +167,7 @@ pub enum Metrics {
 
 /// The metrics of one closed window.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct WindowReport {
     /// Sequence number of the window among those this joiner closed (from 0).
     pub sequence: u64,

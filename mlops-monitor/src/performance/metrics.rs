@@ -14,6 +14,7 @@ use serde::Serialize;
 
 /// Metrics of a binary classifier over one set of joined pairs.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct BinaryMetrics {
     /// Number of pairs.
     pub count: usize,
@@ -37,6 +38,7 @@ pub struct BinaryMetrics {
 
 /// Metrics of a regressor over one set of joined pairs.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct RegressionMetrics {
     /// Number of pairs.
     pub count: usize,
@@ -229,6 +231,7 @@ pub fn regression_metrics(y_true: &[f64], y_pred: &[f64]) -> Result<RegressionMe
 
 /// Per-group rates behind the fairness gaps.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct GroupRates {
     /// Pairs in the group.
     pub count: usize,
@@ -242,6 +245,7 @@ pub struct GroupRates {
 /// `demographic_parity_difference` and `equal_opportunity_difference` with
 /// `method="between_groups"` (max − min over groups).
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct FairnessGaps {
     /// The segment key used as the sensitive attribute.
     pub key: String,

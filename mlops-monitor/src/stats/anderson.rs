@@ -35,6 +35,7 @@ pub enum PValueBound {
 
 /// Result of [`anderson_ksamp`], mirroring SciPy's `Anderson_ksampResult`.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct AndersonResult {
     /// Normalised k-sample Anderson–Darling statistic (can be negative).
     pub statistic: f64,

@@ -61,6 +61,7 @@ impl MmdConfig {
 
 /// The MMD statistic, its p-value and the kernel width used.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct MmdResult {
     /// Unbiased MMD² estimate and permutation p-value.
     pub test: TestResult,

@@ -6,7 +6,8 @@ pub mod wasserstein;
 
 use serde::{Deserialize, Serialize};
 
-/// A drift method, with the Evidently name it reports under.
+/// A drift method, serialized under the Evidently name it reports under
+/// ([`name`](Self::name)); the older snake-case variant names still deserialize.
 #[non_exhaustive]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -14,21 +15,36 @@ pub enum DriftMethod {
     /// Two-sample Kolmogorov–Smirnov (p-value; drift if p ≤ threshold).
     Ks,
     /// Chi-square goodness of fit of current counts to reference shares (p-value).
+    #[serde(rename = "chisquare", alias = "chi_square")]
     ChiSquare,
     /// Two-proportion Z-test for two-valued columns (p-value).
+    #[serde(rename = "z", alias = "z_test")]
     ZTest,
     /// Wasserstein distance normed by the reference's standard deviation (distance).
     Wasserstein,
     /// Jensen–Shannon distance on binned or category shares (distance).
+    #[serde(rename = "jensenshannon", alias = "jensen_shannon")]
     JensenShannon,
     /// Population stability index on binned or category shares (distance).
     Psi,
     /// Hellinger distance on binned or category shares (distance).
     Hellinger,
     /// Anderson–Darling k-sample test (p-value, capped to [0.001, 0.25] as scipy does; threshold 0.1).
+    #[serde(rename = "anderson", alias = "anderson_darling")]
     AndersonDarling,
     /// Cramér–von Mises two-sample test (p-value; threshold 0.1).
     CramerVonMises,
+    /// A user's own [`DriftDetector`](mlops_core::DriftDetector), plugged into a
+    /// column with [`DriftConfig::with_detector`](crate::drift::DriftConfig::with_detector);
+    /// its name is in [`ColumnDrift::detector`](crate::drift::ColumnDrift::detector)
+    /// and it decides the verdict itself.
+    Custom,
+}
+
+impl std::fmt::Display for DriftMethod {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
 }
 
 impl DriftMethod {
@@ -65,6 +81,7 @@ impl DriftMethod {
             DriftMethod::Hellinger => "hellinger",
             DriftMethod::AndersonDarling => "anderson",
             DriftMethod::CramerVonMises => "cramer_von_mises",
+            DriftMethod::Custom => "custom",
         }
     }
 
