@@ -40,6 +40,16 @@ conformance!(
     concurrent_writers_in_one_process,
 );
 
+/// 16 writers contending on one model on local disk: requests per successful register.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sixteen_writers_requests_per_register() {
+    let (_dir, backend) = local();
+    let (counts, registered) = conformance::sixteen_contending_writers(&backend, 4).await;
+    let per = counts.total() as f64 / registered as f64;
+    eprintln!("local disk, 16 writers x 4 registers: {counts:?}; {per:.2} requests per register");
+    assert!(per <= 20.0, "{per:.2} requests per register: {counts:?}");
+}
+
 #[test]
 fn from_url_opens_local_directories_and_refuses_unknown_schemes() {
     let dir = tempfile::tempdir().unwrap();
@@ -51,4 +61,161 @@ fn from_url_opens_local_directories_and_refuses_unknown_schemes() {
         Err(mlops_core::Error::NotImplemented { .. })
     ));
     assert!(mlops_core::StoreRegistry::from_url("not a url").is_err());
+}
+
+mod backoff {
+    //! Retry pacing under perpetual contention, with a fake sleep and fixed jitter.
+    use std::ops::Range;
+    use std::sync::{Arc, Mutex};
+    use std::time::Duration;
+
+    use async_trait::async_trait;
+    use bytes::Bytes;
+    use futures::future::BoxFuture;
+    use futures::stream::BoxStream;
+    use mlops_core::{BackoffConfig, Error, Jitter, Registry, Sleeper, StoreRegistry};
+    use object_store::path::Path;
+    use object_store::{
+        CopyOptions, GetOptions, GetResult, ListResult, MultipartUpload, ObjectMeta, ObjectStore, PutMode,
+        PutMultipartOptions, PutOptions, PutPayload, PutResult, RenameOptions,
+    };
+
+    /// Every create-only write of a version record or event loses its race, as
+    /// if an endless line of other writers always got there first.
+    #[derive(Debug)]
+    struct AlwaysTaken(Arc<dyn ObjectStore>);
+
+    impl std::fmt::Display for AlwaysTaken {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "AlwaysTaken")
+        }
+    }
+
+    #[async_trait]
+    impl ObjectStore for AlwaysTaken {
+        async fn put_opts(
+            &self,
+            location: &Path,
+            payload: PutPayload,
+            opts: PutOptions,
+        ) -> object_store::Result<PutResult> {
+            let record = location.as_ref().contains("/versions/") || location.as_ref().contains("/events/");
+            if record && matches!(opts.mode, PutMode::Create) {
+                return Err(object_store::Error::AlreadyExists {
+                    path: location.to_string(),
+                    source: "taken by another writer".into(),
+                });
+            }
+            self.0.put_opts(location, payload, opts).await
+        }
+        async fn put_multipart_opts(
+            &self,
+            location: &Path,
+            opts: PutMultipartOptions,
+        ) -> object_store::Result<Box<dyn MultipartUpload>> {
+            self.0.put_multipart_opts(location, opts).await
+        }
+        async fn get_opts(&self, location: &Path, options: GetOptions) -> object_store::Result<GetResult> {
+            self.0.get_opts(location, options).await
+        }
+        async fn get_ranges(&self, location: &Path, ranges: &[Range<u64>]) -> object_store::Result<Vec<Bytes>> {
+            self.0.get_ranges(location, ranges).await
+        }
+        fn delete_stream(
+            &self,
+            locations: BoxStream<'static, object_store::Result<Path>>,
+        ) -> BoxStream<'static, object_store::Result<Path>> {
+            self.0.delete_stream(locations)
+        }
+        fn list(&self, prefix: Option<&Path>) -> BoxStream<'static, object_store::Result<ObjectMeta>> {
+            self.0.list(prefix)
+        }
+        fn list_with_offset(
+            &self,
+            prefix: Option<&Path>,
+            offset: &Path,
+        ) -> BoxStream<'static, object_store::Result<ObjectMeta>> {
+            self.0.list_with_offset(prefix, offset)
+        }
+        async fn list_with_delimiter(&self, prefix: Option<&Path>) -> object_store::Result<ListResult> {
+            self.0.list_with_delimiter(prefix).await
+        }
+        async fn copy_opts(&self, from: &Path, to: &Path, options: CopyOptions) -> object_store::Result<()> {
+            self.0.copy_opts(from, to, options).await
+        }
+        async fn rename_opts(&self, from: &Path, to: &Path, options: RenameOptions) -> object_store::Result<()> {
+            self.0.rename_opts(from, to, options).await
+        }
+    }
+
+    /// Records the delays asked for and returns at once.
+    #[derive(Debug, Default)]
+    struct RecordingSleeper(Mutex<Vec<Duration>>);
+
+    impl Sleeper for RecordingSleeper {
+        fn sleep(&self, duration: Duration) -> BoxFuture<'static, ()> {
+            self.0.lock().unwrap().push(duration);
+            Box::pin(futures::future::ready(()))
+        }
+    }
+
+    #[derive(Debug)]
+    struct Fixed(f64);
+
+    impl Jitter for Fixed {
+        fn fraction(&self) -> f64 {
+            self.0
+        }
+    }
+
+    fn taken_registry(sleeper: Arc<RecordingSleeper>, jitter: f64) -> StoreRegistry {
+        let inner: Arc<dyn ObjectStore> = Arc::new(object_store::memory::InMemory::new());
+        StoreRegistry::new(Arc::new(AlwaysTaken(inner)), Path::from("r"))
+            .with_backoff(BackoffConfig::new(
+                Duration::from_millis(5),
+                Duration::from_millis(40),
+                2.0,
+                7,
+            ))
+            .with_sleeper(sleeper)
+            .with_jitter(Arc::new(Fixed(jitter)))
+    }
+
+    fn ms(d: &[Duration]) -> Vec<u128> {
+        d.iter().map(Duration::as_millis).collect()
+    }
+
+    #[tokio::test]
+    async fn delays_grow_are_capped_and_exhaustion_is_a_typed_error() {
+        let sleeper = Arc::new(RecordingSleeper::default());
+        let r = taken_registry(sleeper.clone(), 1.0);
+        match r.register(&crate::conformance::package("fraud", 1.0)).await {
+            Err(Error::Contention { location, attempts }) => {
+                assert_eq!(attempts, 7);
+                assert!(location.contains("version record of model `fraud`"), "{location}");
+            }
+            other => panic!("expected Contention, got {other:?}"),
+        }
+        // 7 attempts, 6 pauses between them: doubling from 5 ms, capped at 40 ms.
+        assert_eq!(ms(&sleeper.0.lock().unwrap()), vec![5, 10, 20, 40, 40, 40]);
+    }
+
+    #[tokio::test]
+    async fn event_appends_back_off_too_and_jitter_scales_the_delay() {
+        let sleeper = Arc::new(RecordingSleeper::default());
+        let r = taken_registry(sleeper.clone(), 0.5);
+        match r.set_tag("fraud", None, "team", Some("risk")).await {
+            Err(Error::Contention { location, attempts }) => {
+                assert_eq!(attempts, 7);
+                assert!(location.contains("events/meta"), "{location}");
+            }
+            other => panic!("expected Contention, got {other:?}"),
+        }
+        let got: Vec<f64> = sleeper.0.lock().unwrap().iter().map(Duration::as_secs_f64).collect();
+        let want = [2.5e-3, 5e-3, 10e-3, 20e-3, 20e-3, 20e-3];
+        assert_eq!(got.len(), want.len());
+        for (g, w) in got.iter().zip(want) {
+            assert!((g - w).abs() < 1e-9, "{got:?}");
+        }
+    }
 }

@@ -103,3 +103,27 @@ conformance!(
     signatures,
     concurrent_writers_in_one_process,
 );
+
+/// 16 writers contending on one model on S3: requests per successful register.
+/// A writer that loses re-lists and retries after a jittered, growing delay, so
+/// the count stays near the uncontended 7 (5 blob PUTs, 1 LIST, 1 record PUT);
+/// the old yield-only loop hammered the server with LIST+PUT pairs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sixteen_writers_requests_per_register() {
+    let Some(backend) = s3("sixteen_writers") else {
+        return;
+    };
+    let (counts, registered) = tokio::time::timeout(
+        std::time::Duration::from_secs(300),
+        conformance::sixteen_contending_writers(&backend, 4),
+    )
+    .await
+    .expect("contention test timed out");
+    let per = counts.total() as f64 / registered as f64;
+    eprintln!(
+        "S3, 16 writers x 4 registers: {counts:?}; {per:.2} requests per register ({:.2} PUTs, {:.2} LISTs)",
+        counts.puts as f64 / registered as f64,
+        counts.lists as f64 / registered as f64
+    );
+    assert!(per <= 20.0, "{per:.2} requests per register: {counts:?}");
+}

@@ -1,12 +1,14 @@
 //! The [`Registry`] contract and [`StoreRegistry`], its implementation
 //! on plain object storage.
 
+mod backoff;
 mod records;
 mod store;
 mod types;
 
 use async_trait::async_trait;
 
+pub use backoff::{BackoffConfig, Jitter, RandomJitter, Sleeper, TokioSleeper};
 pub use store::StoreRegistry;
 pub use types::{AliasEvent, AuditEntry, Cmp, Lineage, SearchQuery, Stage, StageEvent, VersionInfo, VersionSelector};
 

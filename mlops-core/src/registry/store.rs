@@ -10,6 +10,7 @@ use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload};
 
 use super::Registry;
+use super::backoff::{BackoffConfig, Jitter, RetryPolicy, Sleeper};
 use super::records::{EventRecord, Layout, Op, VersionRecord, parse_seq_key, seq_key};
 use super::types::{
     AliasEvent, AuditEntry, Cmp, Lineage, SearchQuery, Stage, StageEvent, VersionInfo, VersionSelector,
@@ -17,9 +18,6 @@ use super::types::{
 use crate::error::{Error, Result};
 use crate::names::validate_name;
 use crate::package::{ModelPackage, Package, TrustedKeys};
-
-/// Appends retried after losing a create-only race before giving up.
-const MAX_ATTEMPTS: u32 = 10_000;
 
 /// A model registry on plain object storage: no database, no lock server.
 ///
@@ -58,6 +56,7 @@ pub struct StoreRegistry {
     /// costs O(new versions) instead of O(all versions). Only a hint: the
     /// create-only write is what guarantees uniqueness.
     version_hints: Arc<std::sync::Mutex<BTreeMap<String, u64>>>,
+    retry: RetryPolicy,
 }
 
 fn storage(path: &Path) -> impl FnOnce(object_store::Error) -> Error + '_ {
@@ -79,6 +78,7 @@ impl StoreRegistry {
             actor: default_actor(),
             trusted: None,
             version_hints: Arc::default(),
+            retry: RetryPolicy::default(),
         }
     }
 
@@ -132,6 +132,26 @@ impl StoreRegistry {
     /// Refuses to register or load packages not signed by one of these keys.
     pub fn require_signatures(mut self, trusted: TrustedKeys) -> Self {
         self.trusted = Some(trusted);
+        self
+    }
+
+    /// How writers that lost a create-only race wait before retrying, and how
+    /// often they retry (default: [`BackoffConfig::default`]).
+    pub fn with_backoff(mut self, config: BackoffConfig) -> Self {
+        self.retry.config = config;
+        self
+    }
+
+    /// The sleep used between retries (default: [`TokioSleeper`](super::TokioSleeper));
+    /// pass one built on your executor's timer if you do not run Tokio.
+    pub fn with_sleeper(mut self, sleeper: Arc<dyn Sleeper>) -> Self {
+        self.retry.sleeper = sleeper;
+        self
+    }
+
+    /// The randomness that spreads retry delays (default: [`RandomJitter`](super::RandomJitter)).
+    pub fn with_jitter(mut self, jitter: Arc<dyn Jitter>) -> Self {
+        self.retry.jitter = jitter;
         self
     }
 
@@ -213,7 +233,8 @@ impl StoreRegistry {
     where
         F: Fn(&[EventRecord]) -> Result<Op> + Send + Sync,
     {
-        for attempt in 0..MAX_ATTEMPTS {
+        let mut attempt = 0;
+        while self.retry.allows(attempt) {
             let events = if whole_stream {
                 self.events(stream).await?
             } else {
@@ -231,14 +252,12 @@ impl StoreRegistry {
             let path = stream.clone().join(seq_key(record.seq));
             match self.put_create(&path, json(&record, "registry event")?).await {
                 Ok(()) => return Ok(record),
-                Err(Error::AlreadyExists { .. }) => backoff(attempt).await,
+                Err(Error::AlreadyExists { .. }) => self.retry.pause(attempt).await,
                 Err(e) => return Err(e),
             }
+            attempt += 1;
         }
-        Err(Error::Contention {
-            location: stream.to_string(),
-            attempts: MAX_ATTEMPTS,
-        })
+        Err(self.retry.exhausted(format!("event stream {stream}")))
     }
 
     async fn put_create(&self, path: &Path, bytes: Bytes) -> Result<()> {
@@ -407,14 +426,6 @@ fn default_actor() -> String {
         .unwrap_or_else(|_| "unknown".into())
 }
 
-async fn backoff(attempt: u32) {
-    // Yield between retries; contention resolves as soon as the winner's record is listed.
-    if attempt > 2 {
-        futures::future::ready(()).await;
-        std::thread::yield_now();
-    }
-}
-
 fn alias_event(e: &EventRecord) -> Option<AliasEvent> {
     match &e.change {
         Op::SetAlias { version, previous, .. } => Some(AliasEvent {
@@ -462,7 +473,8 @@ impl Registry for StoreRegistry {
         let manifest = self.put_blob(package.manifest_bytes()).await?;
         // 2. Publish last: the first create of versions/<n> wins number n.
         let versions = self.layout.versions(&name);
-        for attempt in 0..MAX_ATTEMPTS {
+        let mut attempt = 0;
+        while self.retry.allows(attempt) {
             let hint = self.version_hints.lock().ok().and_then(|h| h.get(&name).copied());
             let listed = self.list_seqs_after(&versions, hint).await?.last().copied();
             let next = listed.max(hint).map_or(1, |v| v + 1);
@@ -486,14 +498,21 @@ impl Registry for StoreRegistry {
                     tracing::info!(model = %name, version = next, digest = %manifest, actor = %self.actor, "registered model version");
                     return Ok(next);
                 }
-                Err(Error::AlreadyExists { .. }) => backoff(attempt).await,
+                Err(Error::AlreadyExists { .. }) => {
+                    // Version `next` is taken: the next listing can start after it.
+                    if let Ok(mut h) = self.version_hints.lock() {
+                        let seen = h.entry(name.clone()).or_insert(next);
+                        *seen = (*seen).max(next);
+                    }
+                    self.retry.pause(attempt).await;
+                }
                 Err(e) => return Err(e),
             }
+            attempt += 1;
         }
-        Err(Error::Contention {
-            location: versions.to_string(),
-            attempts: MAX_ATTEMPTS,
-        })
+        Err(self
+            .retry
+            .exhausted(format!("version record of model `{name}` under {versions}")))
     }
 
     async fn resolve(&self, name: &str, selector: &VersionSelector) -> Result<u64> {

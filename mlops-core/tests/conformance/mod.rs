@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use mlops_core::conformance::{CountingStore, RequestCounts};
 use mlops_core::{
     Cmp, Error, FileRole, ModelPackage, Package, PackageBuilder, PackageSigner, Registry, SearchQuery, Stage,
     StoreRegistry, TrustedKeys, VersionSelector,
@@ -342,4 +343,33 @@ pub async fn concurrent_writers_in_one_process(b: &Backend) {
     for w in history.windows(2) {
         assert_eq!(w[1].previous, w[0].version);
     }
+}
+
+/// 16 independent writers (16 registry instances, as in 16 processes) register
+/// `per_writer` versions each of one model; returns the requests they made and
+/// how many registers succeeded. Versions must come out distinct and gap-free.
+pub async fn sixteen_contending_writers(b: &Backend, per_writer: usize) -> (RequestCounts, u64) {
+    let counting = Arc::new(CountingStore::new(b.store.clone()));
+    let mut handles = Vec::new();
+    for t in 0..16 {
+        let r = StoreRegistry::new(counting.clone(), b.root.clone()).with_actor("tester");
+        let packages: Vec<Package> = (0..per_writer)
+            .map(|i| package("contended", (t * 100 + i) as f32))
+            .collect();
+        handles.push(tokio::spawn(async move {
+            let mut got = Vec::new();
+            for p in &packages {
+                got.push(r.register(p).await.unwrap());
+            }
+            got
+        }));
+    }
+    let mut all: Vec<u64> = Vec::new();
+    for h in handles {
+        all.extend(h.await.unwrap());
+    }
+    all.sort_unstable();
+    let n = (16 * per_writer) as u64;
+    assert_eq!(all, (1..=n).collect::<Vec<_>>());
+    (counting.counts(), n)
 }
