@@ -1,10 +1,19 @@
 //! The [`Registry`] contract and [`StoreRegistry`], its implementation
 //! on plain object storage.
 
+mod aliases;
+mod audit;
 mod backoff;
+mod event_log;
+mod io;
+mod meta;
+mod purge;
 mod records;
+mod search;
+mod stages;
 mod store;
 mod types;
+mod versions;
 
 use async_trait::async_trait;
 

@@ -1,0 +1,100 @@
+//! The event log: sequence-numbered streams of create-only records, and the
+//! compare-and-append that retries a lost race after a backoff.
+
+use futures::TryStreamExt;
+use object_store::path::Path;
+
+use super::io::{json, storage};
+use super::records::{EventRecord, Op, parse_seq_key, seq_key};
+use super::store::StoreRegistry;
+use crate::error::{Error, Result};
+
+impl StoreRegistry {
+    /// Sequence numbers present under a prefix, ascending.
+    pub(super) async fn list_seqs(&self, prefix: &Path) -> Result<Vec<u64>> {
+        self.list_seqs_after(prefix, None).await
+    }
+
+    /// Sequence numbers above `after` under a prefix, ascending.
+    pub(super) async fn list_seqs_after(&self, prefix: &Path, after: Option<u64>) -> Result<Vec<u64>> {
+        let metas: Vec<_> = match after {
+            Some(n) => {
+                let offset = prefix.clone().join(seq_key(n));
+                self.store
+                    .list_with_offset(Some(prefix), &offset)
+                    .try_collect()
+                    .await
+                    .map_err(storage(prefix))?
+            }
+            None => self
+                .store
+                .list(Some(prefix))
+                .try_collect()
+                .await
+                .map_err(storage(prefix))?,
+        };
+        let mut seqs: Vec<u64> = metas
+            .iter()
+            .filter(|m| {
+                m.location
+                    .prefix_match(prefix)
+                    .is_some_and(|mut rest| rest.next().is_some() && rest.next().is_none())
+            })
+            .filter_map(|m| m.location.filename().and_then(parse_seq_key))
+            .collect();
+        seqs.sort_unstable();
+        Ok(seqs)
+    }
+
+    pub(super) async fn events(&self, stream: &Path) -> Result<Vec<EventRecord>> {
+        let mut out = Vec::new();
+        for seq in self.list_seqs(stream).await? {
+            let path = stream.clone().join(seq_key(seq));
+            if let Some(e) = self.read_json::<EventRecord>(&path).await? {
+                out.push(e);
+            }
+        }
+        Ok(out)
+    }
+
+    pub(super) async fn last_event(&self, stream: &Path) -> Result<Option<EventRecord>> {
+        match self.list_seqs(stream).await?.last() {
+            Some(&seq) => self.read_json(&stream.clone().join(seq_key(seq))).await,
+            None => Ok(None),
+        }
+    }
+
+    /// Appends to an event stream with compare-and-append semantics: `decide`
+    /// sees the stream's current events and returns the change (or refuses it);
+    /// losing the create-only race re-reads and decides again.
+    pub(super) async fn append<F>(&self, stream: &Path, whole_stream: bool, decide: F) -> Result<EventRecord>
+    where
+        F: Fn(&[EventRecord]) -> Result<Op> + Send + Sync,
+    {
+        let mut attempt = 0;
+        while self.retry.allows(attempt) {
+            let events = if whole_stream {
+                self.events(stream).await?
+            } else {
+                self.last_event(stream).await?.into_iter().collect()
+            };
+            let last = events.last();
+            let change = decide(&events)?;
+            let record = EventRecord {
+                seq: last.map_or(1, |e| e.seq + 1),
+                // Clocks of different writers disagree; history stays monotonic.
+                at_ms: crate::time::now_ms().max(last.map_or(i64::MIN, |e| e.at_ms)),
+                actor: self.actor.clone(),
+                change,
+            };
+            let path = stream.clone().join(seq_key(record.seq));
+            match self.put_create(&path, json(&record, "registry event")?).await {
+                Ok(()) => return Ok(record),
+                Err(Error::AlreadyExists { .. }) => self.retry.pause(attempt).await,
+                Err(e) => return Err(e),
+            }
+            attempt += 1;
+        }
+        Err(self.retry.exhausted(format!("event stream {stream}")))
+    }
+}
