@@ -12,7 +12,7 @@ const WEIGHTS_FLOATS: usize = 10 * 1024 * 1024 / 4;
 fn package(floats: usize) -> Option<Package> {
     let values: Vec<f32> = (0..floats).map(|i| i as f32).collect();
     let weights = mlops_core::testing::safetensors_f32(&[("w", &[floats], &values)]);
-    PackageBuilder::new("bench").ok()?.weights(weights).ok()?.build().ok()
+    PackageBuilder::new("bench").weights(weights).build().ok()
 }
 
 fn backends() -> Vec<(&'static str, StoreRegistry, Option<tempfile::TempDir>)> {

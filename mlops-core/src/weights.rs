@@ -7,7 +7,7 @@
 ///
 /// ```
 /// let bytes = mlops_core::weights::encode_f32(&[("w", &[2], &[0.5, -1.0]), ("b", &[1], &[0.1])]);
-/// assert!(mlops_core::PackageBuilder::new("m")?.weights(bytes).is_ok());
+/// assert!(mlops_core::PackageBuilder::new("m").weights(bytes).build().is_ok());
 /// # Ok::<(), mlops_core::Error>(())
 /// ```
 pub fn encode_f32(tensors: &[(&str, &[usize], &[f32])]) -> Vec<u8> {

@@ -30,7 +30,7 @@ use crate::package::{ModelPackage, Package, TrustedKeys};
 ///
 /// let dir = tempfile::tempdir()?;
 /// let registry = StoreRegistry::local(dir.path())?.with_actor("alice");
-/// let package = PackageBuilder::new("fraud")?.weights(mlops_core::testing::tiny_safetensors())?.build()?;
+/// let package = PackageBuilder::new("fraud").weights(mlops_core::testing::tiny_safetensors()).build()?;
 /// let v = registry.register(&package).await?;
 /// registry.set_alias("fraud", "champion", v).await?;
 /// assert_eq!(registry.resolve("fraud", &VersionSelector::Alias("champion".into())).await?, 1);

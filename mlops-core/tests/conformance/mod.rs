@@ -25,20 +25,15 @@ impl Backend {
 
 pub fn package(name: &str, seed: f32) -> Package {
     PackageBuilder::new(name)
-        .unwrap()
         .weights(mlops_core::testing::safetensors_f32(&[(
             "w",
             &[3],
             &[seed, seed + 1.0, seed + 2.0],
         )]))
-        .unwrap()
         .model_config(serde_json::json!({"architecture": "linear"}))
         .file("vocab.txt", FileRole::Other, b"a\nb\n".to_vec())
-        .unwrap()
         .example(b"[{\"x\": 1}]".to_vec(), b"[0.5]".to_vec())
-        .unwrap()
         .metric("auc", f64::from(seed) / 10.0)
-        .unwrap()
         .param("lr", serde_json::json!(0.01))
         .code_version("abc123")
         .parent("base", 1)
@@ -262,7 +257,12 @@ pub async fn bad_names_and_inputs(b: &Backend) {
             ),
             "tag {bad:?}"
         );
-        assert!(PackageBuilder::new(bad).is_err());
+        assert!(
+            PackageBuilder::new(bad)
+                .weights(mlops_core::testing::tiny_safetensors())
+                .build()
+                .is_err()
+        );
     }
     // A malformed version record is a typed error, not a panic.
     let record = b
