@@ -219,3 +219,68 @@ mod backoff {
         }
     }
 }
+
+/// With 10,000 versions, listing and searching read the newest snapshot and
+/// the records after it: a bounded number of requests, not one per version.
+/// (In memory: object_store's InMemory store, so that registering 10,000
+/// versions takes seconds in a debug build; the request counts are the same
+/// on any backend.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn listing_10000_versions_costs_a_bounded_number_of_requests() {
+    use mlops_core::conformance::CountingStore;
+    use mlops_core::{Registry, SearchQuery, Stage, StoreRegistry, VersionSelector};
+
+    let counting = Arc::new(CountingStore::new(Arc::new(object_store::memory::InMemory::new())));
+    let writer = StoreRegistry::new(counting.clone(), Path::from("r")).with_actor("tester");
+    let p = mlops_core::PackageBuilder::new("big")
+        .weights(mlops_core::testing::tiny_safetensors())
+        .build()
+        .unwrap();
+    for v in 1..=10_000u64 {
+        assert_eq!(writer.register(&p).await.unwrap(), v);
+    }
+    writer.transition("big", 7, Stage::Production, None).await.unwrap();
+    writer.set_tag("big", Some(9_999), "team", Some("risk")).await.unwrap();
+    writer.set_alias("big", "champion", 7).await.unwrap();
+    // A fresh reader, as in another process: no hint, no cache. The first
+    // listing after a burst of registrations reads what register's last
+    // snapshot (every 256 versions) does not cover, and snapshots it.
+    let reader = StoreRegistry::new(counting.clone(), Path::from("r"));
+    let before = counting.counts();
+    assert_eq!(reader.list_versions("big").await.unwrap().len(), 10_000);
+    let first = counting.counts().since(&before);
+    assert!(first.total() <= 2 * 256 + 10, "first listing: {first:?}");
+    let before = counting.counts();
+    let all = reader.list_versions("big").await.unwrap();
+    let listing = counting.counts().since(&before);
+    assert_eq!(all.len(), 10_000);
+    assert_eq!(all[6].stage, Stage::Production);
+    assert_eq!(all[6].aliases, vec!["champion"]);
+    assert_eq!(all[9_998].tags["team"], "risk");
+
+    let before = counting.counts();
+    let found = reader
+        .search(&SearchQuery {
+            stage: Some(Stage::Production),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let searching = counting.counts().since(&before);
+    assert_eq!(found.iter().map(|v| v.version).collect::<Vec<_>>(), vec![7]);
+
+    let before = counting.counts();
+    assert_eq!(reader.resolve("big", &VersionSelector::Latest).await.unwrap(), 10_000);
+    let latest = counting.counts().since(&before);
+    eprintln!(
+        "10,000 versions: first list_versions {first:?}; list_versions {listing:?}; search {searching:?}; \
+         resolve latest {latest:?}"
+    );
+    // Snapshot listing + snapshot + three tail listings + one alias (listing +
+    // read) + the records after the snapshot, fewer than 64 (a reader that
+    // finds more writes a new snapshot).
+    for (what, c) in [("list_versions", listing), ("search", searching)] {
+        assert!(c.total() <= 64 + 8, "{what}: {c:?}");
+    }
+    assert!(latest.total() <= 3, "resolve latest: {latest:?}");
+}

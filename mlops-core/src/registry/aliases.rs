@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 
 use super::Registry;
+use super::event_log::Read;
 use super::io::storage;
 use super::records::{EventRecord, Op};
 use super::store::StoreRegistry;
@@ -72,7 +73,7 @@ pub(super) async fn set_alias(reg: &StoreRegistry, name: &str, alias: &str, vers
     reg.ensure_version(name, version).await?;
     let alias_owned = alias.to_owned();
     let e = reg
-        .append(&reg.layout.alias_stream(name, alias), false, move |events| {
+        .append(&reg.layout.alias_stream(name, alias), Read::Last, move |events| {
             Ok(Op::SetAlias {
                 alias: alias_owned.clone(),
                 version,
@@ -91,7 +92,7 @@ pub(super) async fn delete_alias(reg: &StoreRegistry, name: &str, alias: &str) -
     let e = reg
         .append(
             &reg.layout.alias_stream(name, alias),
-            false,
+            Read::Last,
             move |events| match current_alias(events) {
                 Some(previous) => Ok(Op::DeleteAlias {
                     alias: alias_owned.clone(),

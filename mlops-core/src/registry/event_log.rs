@@ -9,6 +9,17 @@ use super::records::{EventRecord, Op, parse_seq_key, seq_key};
 use super::store::StoreRegistry;
 use crate::error::{Error, Result};
 
+/// What `decide` sees of a stream before an append.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Read<'a> {
+    /// Only the last event (alias streams: the current target is all that matters).
+    Last,
+    /// The model's stage stream, through its snapshot.
+    Stages(&'a str),
+    /// The model's meta stream, through its snapshot.
+    Meta(&'a str),
+}
+
 impl StoreRegistry {
     /// Sequence numbers present under a prefix, ascending.
     pub(super) async fn list_seqs(&self, prefix: &Path) -> Result<Vec<u64>> {
@@ -67,16 +78,16 @@ impl StoreRegistry {
     /// Appends to an event stream with compare-and-append semantics: `decide`
     /// sees the stream's current events and returns the change (or refuses it);
     /// losing the create-only race re-reads and decides again.
-    pub(super) async fn append<F>(&self, stream: &Path, whole_stream: bool, decide: F) -> Result<EventRecord>
+    pub(super) async fn append<F>(&self, stream: &Path, read: Read<'_>, decide: F) -> Result<EventRecord>
     where
         F: Fn(&[EventRecord]) -> Result<Op> + Send + Sync,
     {
         let mut attempt = 0;
         while self.retry.allows(attempt) {
-            let events = if whole_stream {
-                self.events(stream).await?
-            } else {
-                self.last_event(stream).await?.into_iter().collect()
+            let events = match read {
+                Read::Last => self.last_event(stream).await?.into_iter().collect(),
+                Read::Stages(name) => self.model_records(name).await?.stage_events,
+                Read::Meta(name) => self.model_records(name).await?.meta_events,
             };
             let last = events.last();
             let change = decide(&events)?;

@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use super::event_log::Read;
 use super::records::{EventRecord, Op};
 use super::store::StoreRegistry;
 use crate::error::Result;
@@ -36,7 +37,7 @@ impl StoreRegistry {
     /// Tags and description of a model (`version = None`) or of one version.
     pub async fn tags(&self, name: &str, version: Option<u64>) -> Result<(BTreeMap<String, String>, Option<String>)> {
         validate_name("model name", name)?;
-        let events = self.events(&self.layout.meta_stream(name)).await?;
+        let events = self.model_records(name).await?.meta_events;
         Ok(Self::fold_meta(&events, version))
     }
 }
@@ -54,7 +55,7 @@ pub(super) async fn set_tag(
         reg.ensure_version(name, v).await?;
     }
     let (key, value) = (key.to_owned(), value.map(str::to_owned));
-    reg.append(&reg.layout.meta_stream(name), true, move |events| {
+    reg.append(&reg.layout.meta_stream(name), Read::Meta(name), move |events| {
         let (tags, _) = StoreRegistry::fold_meta(events, version);
         Ok(Op::SetTag {
             version,
@@ -78,7 +79,7 @@ pub(super) async fn set_description(
         reg.ensure_version(name, v).await?;
     }
     let text = text.map(str::to_owned);
-    reg.append(&reg.layout.meta_stream(name), true, move |events| {
+    reg.append(&reg.layout.meta_stream(name), Read::Meta(name), move |events| {
         let (_, previous) = StoreRegistry::fold_meta(events, version);
         Ok(Op::SetDescription {
             version,

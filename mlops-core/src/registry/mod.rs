@@ -10,6 +10,7 @@ mod meta;
 mod purge;
 mod records;
 mod search;
+mod snapshot;
 mod stages;
 mod store;
 mod types;

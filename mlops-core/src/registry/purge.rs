@@ -5,6 +5,8 @@ use std::collections::BTreeSet;
 use object_store::ObjectStoreExt;
 
 use super::Registry;
+use super::event_log::Read;
+use super::io::json;
 use super::records::Op;
 use super::store::StoreRegistry;
 use super::types::Stage;
@@ -21,9 +23,18 @@ pub(super) async fn purge(reg: &StoreRegistry, name: &str, version: u64, reason:
             "an archived version",
         ));
     }
+    // The marker first: from now on `load` refuses the version, before any blob goes.
+    let marker = serde_json::json!({"version": version, "reason": reason});
+    match reg
+        .put_create(&reg.layout.purged(name, version), json(&marker, "purge marker")?)
+        .await
+    {
+        Ok(()) | Err(Error::AlreadyExists { .. }) => {}
+        Err(e) => return Err(e),
+    }
     if !purged {
         let reason = reason.map(str::to_owned);
-        reg.append(&reg.layout.stage_stream(name, version), true, move |_| {
+        reg.append(&reg.layout.stage_stream(name), Read::Stages(name), move |_| {
             Ok(Op::Purge {
                 version,
                 reason: reason.clone(),
@@ -34,8 +45,11 @@ pub(super) async fn purge(reg: &StoreRegistry, name: &str, version: u64, reason:
     // Blobs still used by any version not purged (of any model) are kept.
     let mut keep = BTreeSet::new();
     for model in reg.list_models().await? {
-        for r in reg.version_records(&model).await? {
-            if (model != name || r.version != version) && !reg.stage_of(&model, r.version).await?.1 {
+        let records = reg.model_records(&model).await?;
+        let stages = StoreRegistry::fold_stages(&records.stage_events);
+        for r in &records.versions {
+            let purged = stages.get(&r.version).is_some_and(|s| s.1);
+            if (model != name || r.version != version) && !purged {
                 keep.insert(r.manifest);
                 keep.extend(r.files.values().copied());
             }

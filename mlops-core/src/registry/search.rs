@@ -4,23 +4,26 @@ use std::collections::BTreeMap;
 
 use super::Registry;
 use super::io::storage;
-use super::records::{EventRecord, VersionRecord};
+use super::records::{EventRecord, Op, VersionRecord};
 use super::store::StoreRegistry;
-use super::types::{Cmp, SearchQuery, VersionInfo};
+use super::types::{Cmp, SearchQuery, Stage, VersionInfo};
 use crate::error::Result;
 use crate::names::validate_name;
 
 impl StoreRegistry {
-    pub(super) async fn info(
-        &self,
+    pub(super) fn info(
         name: &str,
         record: &VersionRecord,
         aliases: &BTreeMap<String, u64>,
+        stages: &BTreeMap<u64, (Stage, bool)>,
         meta: &[EventRecord],
-    ) -> Result<VersionInfo> {
-        let (stage, purged) = self.stage_of(name, record.version).await?;
+    ) -> VersionInfo {
+        let (stage, purged) = stages
+            .get(&record.version)
+            .copied()
+            .unwrap_or((Stage::Registered, false));
         let (tags, description) = Self::fold_meta(meta, Some(record.version));
-        Ok(VersionInfo {
+        VersionInfo {
             name: name.to_owned(),
             version: record.version,
             digest: record.manifest,
@@ -36,7 +39,7 @@ impl StoreRegistry {
             tags,
             description,
             metrics: record.metrics.clone(),
-        })
+        }
     }
 }
 
@@ -58,13 +61,15 @@ pub(super) async fn list_models(reg: &StoreRegistry) -> Result<Vec<String>> {
 
 pub(super) async fn list_versions(reg: &StoreRegistry, name: &str) -> Result<Vec<VersionInfo>> {
     validate_name("model name", name)?;
-    let aliases = reg.aliases(name).await?;
-    let meta = reg.events(&reg.layout.meta_stream(name)).await?;
-    let mut out = Vec::new();
-    for record in reg.version_records(name).await? {
-        out.push(reg.info(name, &record, &aliases, &meta).await?);
-    }
-    Ok(out)
+    let (aliases, records) = futures::try_join!(reg.aliases(name), reg.model_records(name))?;
+    let stages = StoreRegistry::fold_stages(&records.stage_events);
+    let meta = by_version(&records.meta_events);
+    let none = Vec::new();
+    Ok(records
+        .versions
+        .iter()
+        .map(|r| StoreRegistry::info(name, r, &aliases, &stages, meta.get(&r.version).unwrap_or(&none)))
+        .collect())
 }
 
 pub(super) async fn search(reg: &StoreRegistry, query: &SearchQuery) -> Result<Vec<VersionInfo>> {
@@ -88,4 +93,19 @@ pub(super) async fn search(reg: &StoreRegistry, query: &SearchQuery) -> Result<V
         }
     }
     Ok(out)
+}
+
+/// Meta events grouped by the version they concern, so each version folds only its own.
+fn by_version(events: &[EventRecord]) -> BTreeMap<u64, Vec<EventRecord>> {
+    let mut out: BTreeMap<u64, Vec<EventRecord>> = BTreeMap::new();
+    for e in events {
+        let version = match &e.change {
+            Op::SetTag { version, .. } | Op::SetDescription { version, .. } => *version,
+            _ => None,
+        };
+        if let Some(v) = version {
+            out.entry(v).or_default().push(e.clone());
+        }
+    }
+    out
 }

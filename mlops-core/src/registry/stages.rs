@@ -1,23 +1,34 @@
-//! Lifecycle stages: transitions and purges appended to one stream per version.
+//! Lifecycle stages: transitions and purges of every version, appended to one stream per model
+//! (so that a listing reads one stream, through its snapshot, not one per version).
 
-use super::records::Op;
+use std::collections::BTreeMap;
+
+use super::event_log::Read;
+use super::records::{EventRecord, Op};
 use super::store::StoreRegistry;
 use super::types::{Stage, StageEvent};
 use crate::error::{Error, Result};
 
 impl StoreRegistry {
-    pub(super) async fn stage_of(&self, name: &str, version: u64) -> Result<(Stage, bool)> {
-        let events = self.events(&self.layout.stage_stream(name, version)).await?;
-        let mut stage = Stage::Registered;
-        let mut purged = false;
+    /// Current stage and purge state of every version that has stage events.
+    pub(super) fn fold_stages(events: &[EventRecord]) -> BTreeMap<u64, (Stage, bool)> {
+        let mut out: BTreeMap<u64, (Stage, bool)> = BTreeMap::new();
         for e in events {
             match e.change {
-                Op::Transition { to, .. } => stage = to,
-                Op::Purge { .. } => purged = true,
+                Op::Transition { version, to, .. } => out.entry(version).or_insert((Stage::Registered, false)).0 = to,
+                Op::Purge { version, .. } => out.entry(version).or_insert((Stage::Registered, false)).1 = true,
                 _ => {}
             }
         }
-        Ok((stage, purged))
+        out
+    }
+
+    pub(super) async fn stage_of(&self, name: &str, version: u64) -> Result<(Stage, bool)> {
+        let events = self.model_records(name).await?.stage_events;
+        Ok(Self::fold_stages(&events)
+            .get(&version)
+            .copied()
+            .unwrap_or((Stage::Registered, false)))
     }
 }
 
@@ -39,10 +50,12 @@ pub(super) async fn transition(
     }
     let reason = reason.map(str::to_owned);
     let e = reg
-        .append(&reg.layout.stage_stream(name, version), true, move |events| {
+        .append(&reg.layout.stage_stream(name), Read::Stages(name), move |events| {
             let mut from = Stage::Registered;
             for e in events {
-                if let Op::Transition { to, .. } = e.change {
+                if let Op::Transition { version: v, to, .. } = e.change
+                    && v == version
+                {
                     from = to;
                 }
             }
@@ -78,11 +91,17 @@ pub(super) async fn transition(
 pub(super) async fn stage_history(reg: &StoreRegistry, name: &str, version: u64) -> Result<Vec<StageEvent>> {
     reg.ensure_version(name, version).await?;
     Ok(reg
-        .events(&reg.layout.stage_stream(name, version))
+        .model_records(name)
         .await?
+        .stage_events
         .into_iter()
         .filter_map(|e| match e.change {
-            Op::Transition { from, to, reason, .. } => Some(StageEvent {
+            Op::Transition {
+                version: v,
+                from,
+                to,
+                reason,
+            } if v == version => Some(StageEvent {
                 seq: e.seq,
                 from,
                 to,

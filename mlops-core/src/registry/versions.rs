@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use super::aliases::current_alias;
 use super::io::json;
 use super::records::VersionRecord;
+use super::snapshot::REGISTER_SNAPSHOT_EVERY;
 use super::store::StoreRegistry;
 use super::types::{Lineage, VersionSelector};
 use crate::error::{Error, Result};
@@ -22,13 +23,7 @@ impl StoreRegistry {
     }
 
     pub(super) async fn version_records(&self, name: &str) -> Result<Vec<VersionRecord>> {
-        let mut out = Vec::new();
-        for v in self.list_seqs(&self.layout.versions(name)).await? {
-            if let Some(r) = self.read_json::<VersionRecord>(&self.layout.version(name, v)).await? {
-                out.push(r);
-            }
-        }
-        Ok(out)
+        Ok(self.model_records(name).await?.versions)
     }
 
     pub(super) async fn ensure_version(&self, name: &str, version: u64) -> Result<()> {
@@ -57,8 +52,18 @@ pub(super) async fn register(reg: &StoreRegistry, package: &dyn ModelPackage) ->
     let mut attempt = 0;
     while reg.retry.allows(attempt) {
         let hint = reg.version_hints.lock().ok().and_then(|h| h.get(&name).copied());
-        let listed = reg.list_seqs_after(&versions, hint).await?.last().copied();
-        let next = listed.max(hint).map_or(1, |v| v + 1);
+        let next = match hint {
+            // Optimistic: this process registered or saw `hint` last; if another writer
+            // has gone further, the create fails and the next attempt lists.
+            Some(h) if attempt == 0 => h + 1,
+            _ => {
+                let listed = match hint {
+                    Some(_) => reg.list_seqs_after(&versions, hint).await?.last().copied(),
+                    None => reg.latest_version(&name).await?,
+                };
+                listed.max(hint).map_or(1, |v| v + 1)
+            }
+        };
         let record = VersionRecord {
             version: next,
             at_ms: crate::time::now_ms(),
@@ -67,6 +72,7 @@ pub(super) async fn register(reg: &StoreRegistry, package: &dyn ModelPackage) ->
             files: files.clone(),
             signature: package.package_signature().cloned(),
             metrics: package.manifest().metrics.clone(),
+            request_id: None,
         };
         match reg
             .put_create(&reg.layout.version(&name, next), json(&record, "version record")?)
@@ -77,6 +83,9 @@ pub(super) async fn register(reg: &StoreRegistry, package: &dyn ModelPackage) ->
                     h.insert(name.clone(), next);
                 }
                 tracing::info!(model = %name, version = next, digest = %manifest, actor = %reg.actor, "registered model version");
+                if next % REGISTER_SNAPSHOT_EVERY == 0 {
+                    reg.refresh_snapshot(&name).await;
+                }
                 return Ok(next);
             }
             Err(Error::AlreadyExists { .. }) => {
@@ -100,14 +109,9 @@ pub(super) async fn resolve(reg: &StoreRegistry, name: &str, selector: &VersionS
     validate_name("model name", name)?;
     match selector {
         VersionSelector::Version(v) => reg.ensure_version(name, *v).await.map(|_| *v),
-        VersionSelector::Latest => reg
-            .list_seqs(&reg.layout.versions(name))
-            .await?
-            .last()
-            .copied()
-            .ok_or_else(|| Error::NotFound {
-                what: format!("model `{name}`"),
-            }),
+        VersionSelector::Latest => reg.latest_version(name).await?.ok_or_else(|| Error::NotFound {
+            what: format!("model `{name}`"),
+        }),
         VersionSelector::Alias(alias) => {
             validate_name("alias", alias)?;
             let last = reg.last_event(&reg.layout.alias_stream(name, alias)).await?;
@@ -120,8 +124,8 @@ pub(super) async fn resolve(reg: &StoreRegistry, name: &str, selector: &VersionS
 
 pub(super) async fn load(reg: &StoreRegistry, name: &str, version: u64) -> Result<Package> {
     let record = reg.version_record(name, version).await?;
-    let (_, purged) = reg.stage_of(name, version).await?;
-    if purged {
+    // One read: purge writes this marker before it deletes anything.
+    if reg.get_opt(&reg.layout.purged(name, version)).await?.is_some() {
         return Err(Error::NotFound {
             what: format!("model `{name}` version {version}: its files were purged"),
         });
