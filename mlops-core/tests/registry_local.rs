@@ -38,6 +38,7 @@ conformance!(
     bad_names_and_inputs,
     signatures,
     concurrent_writers_in_one_process,
+    idempotent_register,
 );
 
 /// 16 writers contending on one model on local disk: requests per successful register.
@@ -283,4 +284,48 @@ async fn listing_10000_versions_costs_a_bounded_number_of_requests() {
         assert!(c.total() <= 64 + 8, "{what}: {c:?}");
     }
     assert!(latest.total() <= 3, "resolve latest: {latest:?}");
+}
+
+/// A register with a request id that crashed after its claim and before its
+/// version record is completed by the retry; one whose claimed number was taken
+/// meanwhile by another register gets the next number, once.
+#[tokio::test]
+async fn idempotent_register_converges_after_a_crash_between_claim_and_publish() {
+    use mlops_core::{ModelPackage, Registry};
+    use object_store::{ObjectStoreExt, PutPayload};
+
+    let (_dir, b) = local();
+    let r = b.registry();
+    let p = conformance::package("crashy", 1.0);
+    let claim = |version: u64| {
+        serde_json::to_vec(&serde_json::json!({
+            "version": version, "manifest": p.digest(), "at_ms": 0, "actor": "crashed"
+        }))
+        .unwrap()
+    };
+    let claim_path = |id: &str| {
+        b.root
+            .clone()
+            .join("models")
+            .join("crashy")
+            .join("requests")
+            .join(id)
+            .join("000000000001.json")
+    };
+    // Crashed after claiming version 1: the retry publishes it.
+    b.store
+        .put(&claim_path("req-a"), PutPayload::from(claim(1)))
+        .await
+        .unwrap();
+    assert_eq!(r.register_idempotent(&p, "req-a").await.unwrap(), 1);
+    assert_eq!(r.register_idempotent(&p, "req-a").await.unwrap(), 1);
+    // Crashed after claiming version 2, which another register then took.
+    b.store
+        .put(&claim_path("req-b"), PutPayload::from(claim(2)))
+        .await
+        .unwrap();
+    assert_eq!(r.register(&conformance::package("crashy", 2.0)).await.unwrap(), 2);
+    assert_eq!(r.register_idempotent(&p, "req-b").await.unwrap(), 3);
+    assert_eq!(r.register_idempotent(&p, "req-b").await.unwrap(), 3);
+    assert_eq!(r.list_versions("crashy").await.unwrap().len(), 3);
 }

@@ -102,6 +102,7 @@ conformance!(
     bad_names_and_inputs,
     signatures,
     concurrent_writers_in_one_process,
+    idempotent_register,
 );
 
 /// 16 writers contending on one model on S3: requests per successful register.

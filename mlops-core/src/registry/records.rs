@@ -78,6 +78,9 @@ impl Layout {
     pub(crate) fn purged(&self, name: &str, version: u64) -> Path {
         self.models().join(name).join("purged").join(seq_key(version))
     }
+    pub(crate) fn requests(&self, name: &str, request_id: &str) -> Path {
+        self.models().join(name).join("requests").join(request_id)
+    }
     pub(crate) fn snapshots(&self, name: &str) -> Path {
         self.models().join(name).join("snapshots")
     }
@@ -168,6 +171,20 @@ pub(crate) struct VersionRecord {
     /// The client's request id, for an idempotent register.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) request_id: Option<String>,
+}
+
+/// An idempotent register's claim on a version number. Claims of one request
+/// are numbered 1, 2, 3 …: a claim whose number another register took is
+/// followed by the next claim, so the newest claim is the one that counts.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RequestClaim {
+    /// The version number the request means to publish.
+    pub(crate) version: u64,
+    /// The package digest: a request id stands for one package.
+    pub(crate) manifest: Digest,
+    pub(crate) at_ms: i64,
+    pub(crate) actor: String,
 }
 
 /// A change recorded in an event stream.

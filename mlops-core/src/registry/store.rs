@@ -10,7 +10,7 @@ use object_store::path::Path;
 use super::backoff::{BackoffConfig, Jitter, RetryPolicy, Sleeper};
 use super::records::Layout;
 use super::types::{AliasEvent, AuditEntry, Lineage, SearchQuery, Stage, StageEvent, VersionInfo, VersionSelector};
-use super::{Registry, aliases, audit, meta, purge, search, stages, versions};
+use super::{Registry, aliases, audit, idempotent, meta, purge, search, stages, versions};
 use crate::error::{Error, Result};
 use crate::package::{ModelPackage, Package, TrustedKeys};
 
@@ -164,6 +164,10 @@ fn default_actor() -> String {
 impl Registry for StoreRegistry {
     async fn register(&self, package: &dyn ModelPackage) -> Result<u64> {
         versions::register(self, package).await
+    }
+
+    async fn register_idempotent(&self, package: &dyn ModelPackage, request_id: &str) -> Result<u64> {
+        idempotent::register_idempotent(self, package, request_id).await
     }
 
     async fn resolve(&self, name: &str, selector: &VersionSelector) -> Result<u64> {

@@ -8,6 +8,7 @@ use super::records::VersionRecord;
 use super::snapshot::REGISTER_SNAPSHOT_EVERY;
 use super::store::StoreRegistry;
 use super::types::{Lineage, VersionSelector};
+use crate::digest::Digest;
 use crate::error::{Error, Result};
 use crate::names::validate_name;
 use crate::package::{ModelPackage, Package};
@@ -31,22 +32,74 @@ impl StoreRegistry {
     }
 }
 
+/// What register writes before the publishing record: checked name and
+/// signature, and every file and the manifest as content-addressed blobs.
+pub(super) struct Staged {
+    pub(super) name: String,
+    pub(super) files: BTreeMap<String, Digest>,
+    pub(super) manifest: Digest,
+}
+
+impl StoreRegistry {
+    pub(super) async fn stage_package(&self, package: &dyn ModelPackage) -> Result<Staged> {
+        let name = package.name().to_owned();
+        validate_name("model name", &name)?;
+        if let Some(trusted) = &self.trusted {
+            let sig = package.package_signature().ok_or_else(|| Error::SignatureRejected {
+                reason: "the package is unsigned and signatures are required".into(),
+            })?;
+            trusted.verify(&package.digest(), sig)?;
+        }
+        // Content first: every file and the manifest as content-addressed blobs.
+        let mut files = BTreeMap::new();
+        for file in package.file_names() {
+            let digest = self.put_blob(package.read_file(&file)?).await?;
+            files.insert(file, digest);
+        }
+        let manifest = self.put_blob(package.manifest_bytes()).await?;
+        Ok(Staged { name, files, manifest })
+    }
+
+    pub(super) fn version_record_for(
+        &self,
+        package: &dyn ModelPackage,
+        staged: &Staged,
+        version: u64,
+        request_id: Option<&str>,
+    ) -> VersionRecord {
+        VersionRecord {
+            version,
+            at_ms: crate::time::now_ms(),
+            actor: self.actor.clone(),
+            manifest: staged.manifest,
+            files: staged.files.clone(),
+            signature: package.package_signature().cloned(),
+            metrics: package.manifest().metrics.clone(),
+            request_id: request_id.map(str::to_owned),
+        }
+    }
+
+    /// Records that this process saw `version` published (a hint only).
+    pub(super) fn saw_version(&self, name: &str, version: u64) {
+        if let Ok(mut h) = self.version_hints.lock() {
+            let seen = h.entry(name.to_owned()).or_insert(version);
+            *seen = (*seen).max(version);
+        }
+    }
+
+    /// After publishing: log, and keep the listing snapshot from lagging far.
+    pub(super) async fn published(&self, name: &str, version: u64, manifest: &Digest) {
+        self.saw_version(name, version);
+        tracing::info!(model = %name, version, digest = %manifest, actor = %self.actor, "registered model version");
+        if version.is_multiple_of(REGISTER_SNAPSHOT_EVERY) {
+            self.refresh_snapshot(name).await;
+        }
+    }
+}
+
 pub(super) async fn register(reg: &StoreRegistry, package: &dyn ModelPackage) -> Result<u64> {
-    let name = package.name().to_owned();
-    validate_name("model name", &name)?;
-    if let Some(trusted) = &reg.trusted {
-        let sig = package.package_signature().ok_or_else(|| Error::SignatureRejected {
-            reason: "the package is unsigned and signatures are required".into(),
-        })?;
-        trusted.verify(&package.digest(), sig)?;
-    }
-    // 1. Content first: every file and the manifest as content-addressed blobs.
-    let mut files = BTreeMap::new();
-    for file in package.file_names() {
-        let digest = reg.put_blob(package.read_file(&file)?).await?;
-        files.insert(file, digest);
-    }
-    let manifest = reg.put_blob(package.manifest_bytes()).await?;
+    let staged = reg.stage_package(package).await?;
+    let (name, manifest) = (staged.name.clone(), staged.manifest);
     // 2. Publish last: the first create of versions/<n> wins number n.
     let versions = reg.layout.versions(&name);
     let mut attempt = 0;
@@ -64,36 +117,18 @@ pub(super) async fn register(reg: &StoreRegistry, package: &dyn ModelPackage) ->
                 listed.max(hint).map_or(1, |v| v + 1)
             }
         };
-        let record = VersionRecord {
-            version: next,
-            at_ms: crate::time::now_ms(),
-            actor: reg.actor.clone(),
-            manifest,
-            files: files.clone(),
-            signature: package.package_signature().cloned(),
-            metrics: package.manifest().metrics.clone(),
-            request_id: None,
-        };
+        let record = reg.version_record_for(package, &staged, next, None);
         match reg
             .put_create(&reg.layout.version(&name, next), json(&record, "version record")?)
             .await
         {
             Ok(()) => {
-                if let Ok(mut h) = reg.version_hints.lock() {
-                    h.insert(name.clone(), next);
-                }
-                tracing::info!(model = %name, version = next, digest = %manifest, actor = %reg.actor, "registered model version");
-                if next % REGISTER_SNAPSHOT_EVERY == 0 {
-                    reg.refresh_snapshot(&name).await;
-                }
+                reg.published(&name, next, &manifest).await;
                 return Ok(next);
             }
             Err(Error::AlreadyExists { .. }) => {
                 // Version `next` is taken: the next listing can start after it.
-                if let Ok(mut h) = reg.version_hints.lock() {
-                    let seen = h.entry(name.clone()).or_insert(next);
-                    *seen = (*seen).max(next);
-                }
+                reg.saw_version(&name, next);
                 reg.retry.pause(attempt).await;
             }
             Err(e) => return Err(e),

@@ -373,3 +373,56 @@ pub async fn sixteen_contending_writers(b: &Backend, per_writer: usize) -> (Requ
     assert_eq!(all, (1..=n).collect::<Vec<_>>());
     (counting.counts(), n)
 }
+
+/// A retried register with the same request id returns the version the first
+/// attempt created; concurrent duplicates racing with ordinary registers agree
+/// on one version; a request id reused for another package is refused.
+pub async fn idempotent_register(b: &Backend) {
+    let r = b.registry();
+    let p = package("idem", 1.0);
+    assert_eq!(r.register_idempotent(&p, "req-1").await.unwrap(), 1);
+    assert_eq!(r.register_idempotent(&p, "req-1").await.unwrap(), 1);
+    assert_eq!(b.registry().register_idempotent(&p, "req-1").await.unwrap(), 1);
+    assert_eq!(r.list_versions("idem").await.unwrap().len(), 1);
+    assert!(matches!(
+        r.register_idempotent(&package("idem", 2.0), "req-1").await,
+        Err(Error::InvalidInput { .. })
+    ));
+    assert!(matches!(
+        r.register_idempotent(&p, "../req").await,
+        Err(Error::InvalidInput { .. })
+    ));
+
+    let dup = package("idem", 3.0);
+    let mut duplicates = Vec::new();
+    let mut others = Vec::new();
+    for i in 0..8 {
+        let (r, dup) = (b.registry(), dup.clone());
+        duplicates.push(tokio::spawn(async move {
+            r.register_idempotent(&dup, "req-2").await.unwrap()
+        }));
+        if i % 2 == 0 {
+            let (r, other) = (b.registry(), package("idem", 10.0 + i as f32));
+            others.push(tokio::spawn(async move { r.register(&other).await.unwrap() }));
+        }
+    }
+    let mut got = Vec::new();
+    for h in duplicates {
+        got.push(h.await.unwrap());
+    }
+    for h in others {
+        h.await.unwrap();
+    }
+    assert!(got.iter().all(|v| *v == got[0]), "duplicates disagree: {got:?}");
+    let versions = r.list_versions("idem").await.unwrap();
+    assert_eq!(
+        versions.iter().map(|v| v.version).collect::<Vec<_>>(),
+        (1..=6).collect::<Vec<_>>()
+    );
+    let with_dup: Vec<u64> = versions
+        .iter()
+        .filter(|v| v.digest == dup.digest())
+        .map(|v| v.version)
+        .collect();
+    assert_eq!(with_dup, vec![got[0]]);
+}
