@@ -1,27 +1,20 @@
-//! The registry conformance suite on local disk.
+//! The registry conformance suite (`mlops_core::conformance`) on local disk,
+//! plus request counts at scale.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-mod conformance;
 
 use std::sync::Arc;
 
-use conformance::Backend;
+use mlops_core::conformance::{self, StoreBackend};
 use object_store::local::LocalFileSystem;
 use object_store::path::Path;
 
-fn local() -> (tempfile::TempDir, Backend) {
+fn local() -> (tempfile::TempDir, StoreBackend) {
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(LocalFileSystem::new_with_prefix(dir.path()).unwrap());
-    (
-        dir,
-        Backend {
-            store,
-            root: Path::from("registry"),
-        },
-    )
+    (dir, StoreBackend::new(store, Path::from("registry")))
 }
 
-macro_rules! conformance {
+macro_rules! generic {
     ($($name:ident),* $(,)?) => {$(
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
         async fn $name() {
@@ -31,21 +24,51 @@ macro_rules! conformance {
     )*};
 }
 
-conformance!(
+macro_rules! store {
+    ($($name:ident),* $(,)?) => {$(
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $name() {
+            let (_dir, backend) = local();
+            backend.$name().await;
+        }
+    )*};
+}
+
+generic!(
     versions_aliases_and_loading,
     stages_tags_search_lineage_audit,
-    integrity,
     bad_names_and_inputs,
-    signatures,
     concurrent_writers_in_one_process,
+    independent_writers,
     idempotent_register,
 );
+
+store!(create_only, integrity, malformed_records, signatures);
+
+/// The whole suite through its single entry point, as a user's backend would run it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_all_through_the_entry_point() {
+    let (_dir, backend) = local();
+    backend.run_all().await;
+}
+
+/// The generic entry point with a plain closure as the backend: the form a
+/// user with their own `Registry` implementation writes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_all_with_a_closure_backend() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().to_owned();
+    let backend = move |scope: &str| -> Arc<dyn mlops_core::Registry> {
+        Arc::new(mlops_core::StoreRegistry::local(root.join(scope)).unwrap())
+    };
+    conformance::run_all(&backend).await;
+}
 
 /// 16 writers contending on one model on local disk: requests per successful register.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sixteen_writers_requests_per_register() {
     let (_dir, backend) = local();
-    let (counts, registered) = conformance::sixteen_contending_writers(&backend, 4).await;
+    let (counts, registered) = backend.sixteen_contending_writers(4).await;
     let per = counts.total() as f64 / registered as f64;
     eprintln!("local disk, 16 writers x 4 registers: {counts:?}; {per:.2} requests per register");
     assert!(per <= 20.0, "{per:.2} requests per register: {counts:?}");
@@ -190,7 +213,7 @@ mod backoff {
     async fn delays_grow_are_capped_and_exhaustion_is_a_typed_error() {
         let sleeper = Arc::new(RecordingSleeper::default());
         let r = taken_registry(sleeper.clone(), 1.0);
-        match r.register(&crate::conformance::package("fraud", 1.0)).await {
+        match r.register(&mlops_core::conformance::package("fraud", 1.0)).await {
             Err(Error::Contention { location, attempts }) => {
                 assert_eq!(attempts, 7);
                 assert!(location.contains("version record of model `fraud`"), "{location}");
@@ -295,7 +318,7 @@ async fn idempotent_register_converges_after_a_crash_between_claim_and_publish()
     use object_store::{ObjectStoreExt, PutPayload};
 
     let (_dir, b) = local();
-    let r = b.registry();
+    let r = b.store_registry("crashy");
     let p = conformance::package("crashy", 1.0);
     let claim = |version: u64| {
         serde_json::to_vec(&serde_json::json!({
@@ -304,8 +327,7 @@ async fn idempotent_register_converges_after_a_crash_between_claim_and_publish()
         .unwrap()
     };
     let claim_path = |id: &str| {
-        b.root
-            .clone()
+        b.scoped("crashy")
             .join("models")
             .join("crashy")
             .join("requests")
