@@ -105,6 +105,7 @@ macro_rules! store {
 
 generic!(
     versions_aliases_and_loading,
+    alias_moves_seen_by_other_clients,
     stages_tags_search_lineage_audit,
     bad_names_and_inputs,
     concurrent_writers_in_one_process,

@@ -339,3 +339,36 @@ pub async fn independent_writers(backend: &dyn Backend) {
     assert_eq!(r.list_versions("crowd").await.unwrap().len(), 48);
     assert_eq!(r.resolve("crowd", &VersionSelector::Latest).await.unwrap(), 48);
 }
+
+/// A client that resolved an alias sees moves and deletions made by another
+/// client (nothing it remembers may hide a newer move).
+pub async fn alias_moves_seen_by_other_clients(backend: &dyn Backend) {
+    let (writer, reader) = (
+        backend.registry("alias_moves_seen_by_other_clients"),
+        backend.registry("alias_moves_seen_by_other_clients"),
+    );
+    for s in [1.0, 2.0, 3.0] {
+        writer.register(&package("m", s)).await.unwrap();
+    }
+    let alias = VersionSelector::Alias("champion".into());
+    for v in [1, 2, 3, 1] {
+        writer.set_alias("m", "champion", v).await.unwrap();
+        assert_eq!(reader.resolve("m", &alias).await.unwrap(), v);
+        assert_eq!(reader.resolve("m", &alias).await.unwrap(), v);
+    }
+    // The reader moves it too: both see the reader's move.
+    assert_eq!(reader.set_alias("m", "champion", 2).await.unwrap().previous, Some(1));
+    assert_eq!(writer.resolve("m", &alias).await.unwrap(), 2);
+    writer.delete_alias("m", "champion").await.unwrap();
+    assert!(matches!(reader.resolve("m", &alias).await, Err(Error::NotFound { .. })));
+    assert_eq!(
+        reader
+            .list_versions("m")
+            .await
+            .unwrap()
+            .iter()
+            .map(|v| v.aliases.len())
+            .sum::<usize>(),
+        0
+    );
+}

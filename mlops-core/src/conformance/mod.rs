@@ -23,8 +23,8 @@ mod store;
 use std::sync::Arc;
 
 pub use checks::{
-    bad_names_and_inputs, concurrent_writers_in_one_process, idempotent_register, independent_writers, package,
-    stages_tags_search_lineage_audit, versions_aliases_and_loading,
+    alias_moves_seen_by_other_clients, bad_names_and_inputs, concurrent_writers_in_one_process, idempotent_register,
+    independent_writers, package, stages_tags_search_lineage_audit, versions_aliases_and_loading,
 };
 pub use counting::{CountingStore, RequestCounts};
 pub use store::StoreBackend;
@@ -50,6 +50,7 @@ where
 /// Every check that needs nothing but the [`Registry`] trait, one after another.
 pub async fn run_all(backend: &dyn Backend) {
     versions_aliases_and_loading(backend).await;
+    alias_moves_seen_by_other_clients(backend).await;
     stages_tags_search_lineage_audit(backend).await;
     bad_names_and_inputs(backend).await;
     concurrent_writers_in_one_process(backend).await;

@@ -68,11 +68,41 @@ impl StoreRegistry {
         Ok(out)
     }
 
-    pub(super) async fn last_event(&self, stream: &Path) -> Result<Option<EventRecord>> {
-        match self.list_seqs(stream).await?.last() {
-            Some(&seq) => self.read_json(&stream.clone().join(seq_key(seq))).await,
-            None => Ok(None),
+    fn cached_head(&self, stream: &Path) -> Option<EventRecord> {
+        self.heads.lock().ok()?.get(stream.as_ref()).cloned()
+    }
+
+    fn remember_head(&self, stream: &Path, event: &EventRecord) {
+        if let Ok(mut heads) = self.heads.lock() {
+            let newer = heads.get(stream.as_ref()).is_none_or(|h| h.seq < event.seq);
+            if newer {
+                heads.insert(stream.to_string(), event.clone());
+            }
         }
+    }
+
+    /// The last event of a stream: with a cached head, one probe of the next
+    /// key (absent: the head is still the last); otherwise, or if the stream
+    /// has grown, a listing.
+    pub(super) async fn last_event(&self, stream: &Path) -> Result<Option<EventRecord>> {
+        let head = self.cached_head(stream);
+        if let Some(h) = &head
+            && self.get_opt(&stream.clone().join(seq_key(h.seq + 1))).await?.is_none()
+        {
+            return Ok(head);
+        }
+        let after = head.as_ref().map(|h| h.seq);
+        let last = match self.list_seqs_after(stream, after).await?.last() {
+            Some(&seq) => {
+                self.read_json::<EventRecord>(&stream.clone().join(seq_key(seq)))
+                    .await?
+            }
+            None => None,
+        };
+        if let Some(e) = &last {
+            self.remember_head(stream, e);
+        }
+        Ok(last.or(head))
     }
 
     /// Appends to an event stream with compare-and-append semantics: `decide`
@@ -100,7 +130,10 @@ impl StoreRegistry {
             };
             let path = stream.clone().join(seq_key(record.seq));
             match self.put_create(&path, json(&record, "registry event")?).await {
-                Ok(()) => return Ok(record),
+                Ok(()) => {
+                    self.remember_head(stream, &record);
+                    return Ok(record);
+                }
                 Err(Error::AlreadyExists { .. }) => self.retry.pause(attempt).await,
                 Err(e) => return Err(e),
             }

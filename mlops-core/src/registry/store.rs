@@ -8,7 +8,7 @@ use object_store::ObjectStore;
 use object_store::path::Path;
 
 use super::backoff::{BackoffConfig, Jitter, RetryPolicy, Sleeper};
-use super::records::Layout;
+use super::records::{EventRecord, Layout};
 use super::types::{AliasEvent, AuditEntry, Lineage, SearchQuery, Stage, StageEvent, VersionInfo, VersionSelector};
 use super::{Registry, aliases, audit, idempotent, meta, purge, search, stages, versions};
 use crate::error::{Error, Result};
@@ -51,6 +51,10 @@ pub struct StoreRegistry {
     /// costs O(new versions) instead of O(all versions). Only a hint: the
     /// create-only write is what guarantees uniqueness.
     pub(super) version_hints: Arc<std::sync::Mutex<BTreeMap<String, u64>>>,
+    /// Last event this process saw per stream. Streams are dense, so if
+    /// `seq + 1` does not exist the cached event is still the last one: one
+    /// GET of a missing key instead of listing the whole history. Only a hint.
+    pub(super) heads: Arc<std::sync::Mutex<BTreeMap<String, EventRecord>>>,
     pub(super) retry: RetryPolicy,
 }
 
@@ -63,6 +67,7 @@ impl StoreRegistry {
             actor: default_actor(),
             trusted: None,
             version_hints: Arc::default(),
+            heads: Arc::default(),
             retry: RetryPolicy::default(),
         }
     }
