@@ -10,6 +10,9 @@
 #
 #   benches/compare/run_registry_comparison.sh             # OPS=200 PRELOAD=100
 #   OPS=500 PRELOAD=1000 benches/compare/run_registry_comparison.sh
+#
+# Ours is the warm path of one long-lived client (as a service embedding the
+# SDK runs): resolve_alias then costs one probe of the next alias event.
 set -euo pipefail
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$SCRIPT_DIR/../.." && pwd)
