@@ -260,21 +260,21 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     ])?;
     let example_rows: Vec<serde_json::Value> = (0..3).map(|i| row_json(&batches[0], &features, i)).collect();
     let expected: Vec<f64> = (0..3).map(|i| predict(&weights, bias, &x[i])).collect();
-    let mut package = PackageBuilder::new("loan-default")?
-        .weights(mlops_core::weights::encode_f32(&[("w", &[weights.len()], &weights), ("b", &[1], &[bias])])?)?
+    let mut package = PackageBuilder::new("loan-default")
+        .weights(mlops_core::weights::encode_f32(&[("w", &[weights.len()], &weights), ("b", &[1], &[bias])])?)
         .model_config(serde_json::json!({"architecture": "logistic_regression", "features": names, "classes": ["repaid", "defaulted"]}))
         .input_signature(input_signature)
         .output_signature(output_signature)
-        .transforms_json(fitted.to_json()?.into_bytes())?
-        .training_profile(&profile)?
+        .transforms_json(fitted.to_json()?.into_bytes())
+        .training_profile(&profile)
         .dataset(dataset.clone())
         .param("epochs", serde_json::json!(300))
         .param("learning_rate", serde_json::json!(0.5))
-        .metric("train_log_loss", log_loss)?
-        .metric("train_accuracy", accuracy)?
+        .metric("train_log_loss", log_loss)
+        .metric("train_accuracy", accuracy)
         .code_version(option_env!("GIT_COMMIT").unwrap_or("quickstart"))
         .creator("quickstart")
-        .example(serde_json::to_vec(&example_rows)?, serde_json::to_vec(&expected)?)?
+        .example(serde_json::to_vec(&example_rows)?, serde_json::to_vec(&expected)?)
         .build()?;
     // A demo key: real deployments load the secret from their key store.
     let signer = PackageSigner::from_secret(*b"mlops-rs quickstart demo key!!!!");

@@ -105,7 +105,7 @@ async fn run(a: Args) -> Result<ExitCode, BoxError> {
     match a.command {
         Command::Register => {
             let weights = std::fs::read(need(&a.weights, "--weights")?)?;
-            let package = PackageBuilder::new(name)?.weights(weights)?.build()?;
+            let package = PackageBuilder::new(name).weights(weights).build()?;
             let version = registry.register(&package).await?;
             for (k, v) in &a.tags {
                 registry.set_tag(name, Some(version), k, Some(v)).await?;

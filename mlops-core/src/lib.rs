@@ -34,6 +34,8 @@
 //! # Ok::<(), mlops_core::Error>(())
 //! ```
 
+#[cfg(feature = "conformance")]
+pub mod conformance;
 mod deployment;
 mod digest;
 mod drift;
@@ -66,8 +68,8 @@ pub use package::{
 };
 pub use profile::{ColumnSummary, DataProfile, ItemCount};
 pub use registry::{
-    AliasEvent, AuditEntry, Cmp, Lineage, Registry, SearchQuery, Stage, StageEvent, StoreRegistry, VersionInfo,
-    VersionSelector,
+    AliasEvent, AuditEntry, BackoffConfig, Cmp, Jitter, Lineage, RandomJitter, Registry, SearchQuery, Sleeper, Stage,
+    StageEvent, StoreRegistry, TokioSleeper, VersionInfo, VersionSelector,
 };
 pub use signature::{FieldConstraints, FieldSpec, NumericRange, Signature};
 

@@ -16,6 +16,7 @@ use crate::{Error, Result};
 /// let file = safetensors::SafeTensors::deserialize(&bytes)?;
 /// assert_eq!(file.tensor("w")?.shape(), &[2]);
 /// assert!(mlops_core::weights::encode_f32(&[("w", &[3], &[0.5, -1.0])]).is_err());
+/// assert!(mlops_core::PackageBuilder::new("m").weights(bytes).build().is_ok());
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn encode_f32(tensors: &[(&str, &[usize], &[f32])]) -> Result<Vec<u8>> {

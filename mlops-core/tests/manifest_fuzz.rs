@@ -9,11 +9,8 @@ use proptest::prelude::*;
 
 fn real() -> Package {
     PackageBuilder::new("fuzz")
-        .unwrap()
         .weights(mlops_core::testing::tiny_safetensors())
-        .unwrap()
         .metric("auc", 0.5)
-        .unwrap()
         .build()
         .unwrap()
 }
@@ -82,21 +79,33 @@ fn version_and_format_are_checked_first() {
 #[test]
 fn builder_refuses_non_safetensors_weights_and_reserved_names() {
     let pickle = b"\x80\x04\x95\x00\x00cos\nsystem\n".to_vec();
-    assert!(matches!(
-        PackageBuilder::new("m").unwrap().weights(pickle),
-        Err(Error::InvalidInput { .. })
-    ));
-    assert!(
+    let weights = mlops_core::testing::tiny_safetensors;
+    // Setters never fail; build() rejects and names the field.
+    let invalid = |b: PackageBuilder, field: &str| match b.build() {
+        Err(Error::InvalidInput { location, .. }) => {
+            assert!(location.contains(field), "{location} should name {field}")
+        }
+        other => panic!("{field}: expected InvalidInput, got {other:?}"),
+    };
+    invalid(PackageBuilder::new("m").weights(pickle), "weights");
+    invalid(PackageBuilder::new("m"), "weights");
+    invalid(
         PackageBuilder::new("m")
-            .unwrap()
-            .file("manifest.json", mlops_core::FileRole::Other, vec![1])
-            .is_err()
+            .weights(weights())
+            .file("manifest.json", mlops_core::FileRole::Other, vec![1]),
+        "manifest.json",
     );
-    assert!(
-        PackageBuilder::new("m").unwrap().build().is_err(),
-        "weights are required"
+    invalid(
+        PackageBuilder::new("m")
+            .weights(weights())
+            .file("../x", mlops_core::FileRole::Other, vec![1]),
+        "../x",
     );
-    assert!(PackageBuilder::new("m").unwrap().metric("auc", f64::NAN).is_err());
+    invalid(
+        PackageBuilder::new("m").weights(weights()).metric("auc", f64::NAN),
+        "metric `auc`",
+    );
+    invalid(PackageBuilder::new("../m").weights(weights()), "../m");
 }
 
 #[test]

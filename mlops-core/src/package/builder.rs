@@ -26,13 +26,17 @@ pub const EXPECTED_OUTPUT_FILE: &str = "expected_output.json";
 
 /// Builds a [`Package`].
 ///
+/// Like `object_store`'s builders, setters only store what they are given and
+/// cannot fail; [`build`](Self::build) checks everything and its error names
+/// the field that was wrong (`name`, `weights`, `file \`x\``, `metric \`auc\``…).
+///
 /// ```
 /// use mlops_core::{PackageBuilder, ModelPackage};
 /// # let weights = mlops_core::testing::tiny_safetensors();
-/// let package = PackageBuilder::new("fraud")?
-///     .weights(weights)?
+/// let package = PackageBuilder::new("fraud")
+///     .weights(weights)
 ///     .model_config(serde_json::json!({"architecture": "mlp", "classes": ["ok", "fraud"]}))
-///     .metric("auc", 0.93)?
+///     .metric("auc", 0.93)
 ///     .code_version("3f2c1e9")
 ///     .build()?;
 /// assert_eq!(package.name(), "fraud");
@@ -41,47 +45,36 @@ pub const EXPECTED_OUTPUT_FILE: &str = "expected_output.json";
 /// ```
 #[derive(Debug)]
 pub struct PackageBuilder {
+    name: String,
     manifest: Manifest,
     files: BTreeMap<String, (FileRole, Bytes)>,
+    metrics: Vec<(String, f64)>,
+    /// A training profile that could not be serialised: reported by `build`.
+    profile_error: Option<Error>,
 }
 
 impl PackageBuilder {
-    /// Starts a package for model `name` (a valid model name).
-    pub fn new(name: &str) -> Result<Self> {
-        validate_name("model name", name)?;
-        Ok(PackageBuilder {
-            manifest: Manifest::new(name, crate::time::now_ms()),
+    /// Starts a package for model `name` (checked by [`build`](Self::build)).
+    pub fn new(name: impl Into<String>) -> Self {
+        let name = name.into();
+        PackageBuilder {
+            manifest: Manifest::new(&name, crate::time::now_ms()),
+            name,
             files: BTreeMap::new(),
-        })
+            metrics: Vec::new(),
+            profile_error: None,
+        }
     }
 
-    /// Adds the weights, checking that they are a well-formed safetensors file.
-    pub fn weights(self, bytes: impl Into<Bytes>) -> Result<Self> {
-        let bytes = bytes.into();
-        safetensors::SafeTensors::deserialize(&bytes).map_err(|e| {
-            Error::invalid_input(
-                "model weights",
-                WEIGHTS_FILE,
-                format!("not a valid safetensors file: {e}"),
-                "safetensors (packages never carry pickles or other executable formats)",
-            )
-        })?;
+    /// Sets the weights: a safetensors file (checked by [`build`](Self::build)).
+    pub fn weights(self, bytes: impl Into<Bytes>) -> Self {
         self.file(WEIGHTS_FILE, FileRole::Weights, bytes)
     }
 
-    /// Adds any file under a valid name.
-    pub fn file(mut self, name: &str, role: FileRole, bytes: impl Into<Bytes>) -> Result<Self> {
-        validate_name("package file name", name)?;
-        if name == super::MANIFEST_FILE || name == super::SIGNATURE_FILE {
-            return Err(Error::invalid_input(
-                "package file name",
-                name,
-                "the name is reserved",
-                "another file name",
-            ));
-        }
+    /// Adds any file under a valid, non-reserved name (checked by [`build`](Self::build)).
+    pub fn file(mut self, name: &str, role: FileRole, bytes: impl Into<Bytes>) -> Self {
         self.files.insert(name.to_owned(), (role, bytes.into()));
-        Ok(self)
+        self
     }
 
     /// Sets the runtime configuration (opaque to the registry).
@@ -103,19 +96,24 @@ impl PackageBuilder {
     }
 
     /// Adds the fitted preprocessing pipeline (its JSON form).
-    pub fn transforms_json(self, json: impl Into<Bytes>) -> Result<Self> {
-        self.file(super::builder::TRANSFORMS_FILE, FileRole::Transforms, json)
+    pub fn transforms_json(self, json: impl Into<Bytes>) -> Self {
+        self.file(TRANSFORMS_FILE, FileRole::Transforms, json)
     }
 
-    /// Adds the training data profile.
-    pub fn training_profile(self, profile: &dyn DataProfile) -> Result<Self> {
-        let json = profile.to_json()?;
-        self.file(TRAINING_PROFILE_FILE, FileRole::TrainingProfile, json.into_bytes())
+    /// Adds the training data profile (a profile that fails to serialise is reported by `build`).
+    pub fn training_profile(mut self, profile: &dyn DataProfile) -> Self {
+        match profile.to_json() {
+            Ok(json) => self.file(TRAINING_PROFILE_FILE, FileRole::TrainingProfile, json.into_bytes()),
+            Err(e) => {
+                self.profile_error = Some(e);
+                self
+            }
+        }
     }
 
     /// Adds an input example and its expected output (JSON documents).
-    pub fn example(self, input: impl Into<Bytes>, expected_output: impl Into<Bytes>) -> Result<Self> {
-        self.file(INPUT_EXAMPLE_FILE, FileRole::InputExample, input)?.file(
+    pub fn example(self, input: impl Into<Bytes>, expected_output: impl Into<Bytes>) -> Self {
+        self.file(INPUT_EXAMPLE_FILE, FileRole::InputExample, input).file(
             EXPECTED_OUTPUT_FILE,
             FileRole::ExpectedOutput,
             expected_output,
@@ -134,18 +132,10 @@ impl PackageBuilder {
         self
     }
 
-    /// Records an evaluation metric (must be finite).
-    pub fn metric(mut self, key: &str, value: f64) -> Result<Self> {
-        if !value.is_finite() {
-            return Err(Error::invalid_input(
-                "metric",
-                key,
-                value.to_string(),
-                "a finite number",
-            ));
-        }
-        self.manifest.metrics.insert(key.to_owned(), value);
-        Ok(self)
+    /// Records an evaluation metric (must be finite; checked by [`build`](Self::build)).
+    pub fn metric(mut self, key: &str, value: f64) -> Self {
+        self.metrics.push((key.to_owned(), value));
+        self
     }
 
     /// Records the code version (e.g. a git commit).
@@ -181,15 +171,53 @@ impl PackageBuilder {
         self
     }
 
-    /// Computes every digest and returns the package. Weights are required.
+    /// Checks every field, computes every digest and returns the package.
+    ///
+    /// Errors ([`Error::InvalidInput`] naming the field): an invalid model name,
+    /// no weights, weights that are not safetensors, an invalid or reserved file
+    /// name, a metric that is not finite; a profile's own serialisation error.
     pub fn build(mut self) -> Result<Package> {
-        if !self.files.values().any(|(role, _)| *role == FileRole::Weights) {
+        validate_name("model name", &self.name)?;
+        if let Some(e) = self.profile_error {
+            return Err(e);
+        }
+        let Some((_, weights)) = self.files.values().find(|(role, _)| *role == FileRole::Weights) else {
             return Err(Error::invalid_input(
                 "package",
-                &self.manifest.name,
+                format!("PackageBuilder::weights of `{}`", self.name),
                 "no weights were added",
                 "a call to `weights`",
             ));
+        };
+        safetensors::SafeTensors::deserialize(weights).map_err(|e| {
+            Error::invalid_input(
+                "model weights",
+                format!("PackageBuilder::weights ({WEIGHTS_FILE})"),
+                format!("not a valid safetensors file: {e}"),
+                "safetensors (packages never carry pickles or other executable formats)",
+            )
+        })?;
+        for name in self.files.keys() {
+            validate_name("package file name", name)?;
+            if name == super::MANIFEST_FILE || name == super::SIGNATURE_FILE {
+                return Err(Error::invalid_input(
+                    "package file name",
+                    format!("PackageBuilder::file `{name}`"),
+                    "the name is reserved",
+                    "another file name",
+                ));
+            }
+        }
+        for (key, value) in self.metrics {
+            if !value.is_finite() {
+                return Err(Error::invalid_input(
+                    "metric",
+                    format!("PackageBuilder::metric `{key}`"),
+                    value.to_string(),
+                    "a finite number",
+                ));
+            }
+            self.manifest.metrics.insert(key, value);
         }
         let mut files = BTreeMap::new();
         for (name, (role, bytes)) in self.files {

@@ -1,12 +1,25 @@
 //! The [`Registry`] contract and [`StoreRegistry`], its implementation
 //! on plain object storage.
 
+mod aliases;
+mod audit;
+mod backoff;
+mod event_log;
+mod idempotent;
+mod io;
+mod meta;
+mod purge;
 mod records;
+mod search;
+mod snapshot;
+mod stages;
 mod store;
 mod types;
+mod versions;
 
 use async_trait::async_trait;
 
+pub use backoff::{BackoffConfig, Jitter, RandomJitter, Sleeper, TokioSleeper};
 pub use store::StoreRegistry;
 pub use types::{AliasEvent, AuditEntry, Cmp, Lineage, SearchQuery, Stage, StageEvent, VersionInfo, VersionSelector};
 
@@ -33,6 +46,21 @@ use crate::package::{ModelPackage, Package};
 pub trait Registry: Send + Sync + std::fmt::Debug {
     /// Registers a package as the next version of its model; returns the version number.
     async fn register(&self, package: &dyn ModelPackage) -> Result<u64>;
+
+    /// Registers like [`register`](Self::register), idempotently: every call
+    /// with the same `request_id` (a retry after a timeout or a crash, or a
+    /// concurrent duplicate) returns the one version the first successful
+    /// attempt created. Reusing a request id for another package is
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput).
+    ///
+    /// The default refuses with [`Error::NotImplemented`](crate::Error::NotImplemented).
+    async fn register_idempotent(&self, package: &dyn ModelPackage, request_id: &str) -> Result<u64> {
+        let _ = (package, request_id);
+        Err(crate::Error::NotImplemented {
+            operation: "register_idempotent".into(),
+            implementer: format!("{self:?}"),
+        })
+    }
 
     /// Resolves a selector to a version number.
     async fn resolve(&self, name: &str, selector: &VersionSelector) -> Result<u64>;
