@@ -154,6 +154,9 @@ class Shim(http.server.BaseHTTPRequestHandler):
             conn.request(method, target, body=data, headers=headers)
             r = conn.getresponse()
             return r.status, r.getheaders(), r.read()
+        except OSError as e:
+            # The emulator is still starting (or gone): a retryable answer, not a traceback.
+            return 503, [("Content-Type", "text/plain")], f"gcs-server shim: {e}".encode()
         finally:
             conn.close()
 
