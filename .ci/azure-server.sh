@@ -32,8 +32,8 @@
 # Versions are pinned by .ci/azurite/package.json and its package-lock.json (`npm ci`):
 # Azurite 3.35.0, the newest release that does not require Node 22 (3.36 needs >= 21,
 # 3.37 >= 22), and @azure/storage-blob 12.27.0 to create the container. Their dependency
-# closure needs Node >= 20 (checked below). Azurite runs with in-memory persistence and
-# telemetry off (the machines reach no telemetry endpoint, and must not try).
+# closure needs Node >= 20 (checked below). Azurite keeps its data under the state dir
+# (wiped on start and stop) and runs with telemetry off (the machines reach no telemetry endpoint, and must not try).
 #
 # Checked by hand before trusting the tests (2026-11, Azurite 3.35.0): Put Blob with
 # `If-None-Match: *` (object_store's PutMode::Create) answers 409 BlobAlreadyExists when the
@@ -197,6 +197,7 @@ cmd_stop() {
         fi
     fi
     rm -f "$STATE/pid" "$STATE/port"
+    rm -rf "$STATE/data"
 }
 
 cmd_start() {
@@ -217,11 +218,18 @@ cmd_start() {
         # timeout caps the emulator's life at MAX_SECONDS and forwards SIGTERM to it;
         # --foreground keeps it in the caller's process group. stdio is detached so
         # `$(.ci/azure-server.sh start)` returns.
-        # (Run from $STATE: with in-memory persistence Azurite takes no --location.)
-        (cd "$STATE" && exec timeout --foreground --kill-after=10 "$MAX_SECONDS" \
+        # On disk, not --inMemoryPersistence: Azurite stores a conditional put's body before
+        # it checks the condition, and the in-memory store does not reclaim the losers'
+        # bodies, so racing writers filled its 1 GiB limit after 16 rounds of 8 writers x
+        # 8 MiB, and every later put got 409 MemoryExtentStoreAtSizeLimit, a status that
+        # object_store reads as AlreadyExists for a create. The data dir is wiped on start
+        # and stop.
+        rm -rf "$STATE/data"
+        mkdir -p "$STATE/data"
+        timeout --foreground --kill-after=10 "$MAX_SECONDS" \
             node "$MAIN" --blobHost 127.0.0.1 --blobPort "$port" \
-            --inMemoryPersistence --extentMemoryLimit 1024 --disableTelemetry \
-            --skipApiVersionCheck --disableProductStyleUrl --silent) \
+            --location "$STATE/data" --disableTelemetry \
+            --skipApiVersionCheck --disableProductStyleUrl --silent \
             </dev/null >>"$STATE/server.log" 2>&1 &
         pid=$!
         printf '%s\n' "$pid" >"$STATE/pid"
