@@ -1,0 +1,126 @@
+//! Finds or starts a loopback storage emulator through its `.ci/*-server.sh` script.
+#![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::HashMap;
+use std::process::Command;
+
+/// The emulator's `export KEY=VALUE` settings, or `None` when `skip_var=1` asks to skip.
+///
+/// Taken from the environment when `required` are all set there (CI starts the emulators
+/// and exports their settings); otherwise `script` starts one that exits when this test
+/// process does (`watch_var` carries our pid to it).
+pub fn settings(script: &str, skip_var: &str, watch_var: &str, required: &[&str]) -> Option<HashMap<String, String>> {
+    if std::env::var(skip_var).is_ok_and(|v| v == "1") {
+        return None;
+    }
+    let from_env: HashMap<String, String> = std::env::vars().collect();
+    if required.iter().all(|k| from_env.contains_key(*k)) {
+        return Some(from_env);
+    }
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../.ci")
+        .join(script);
+    let start = Command::new("bash")
+        .arg(&path)
+        .arg("start")
+        .env(watch_var, std::process::id().to_string())
+        .output()
+        .unwrap_or_else(|e| panic!("run {}: {e}", path.display()));
+    assert!(
+        start.status.success(),
+        "could not start the emulator with {script} (set {skip_var}=1 to skip these tests): {}",
+        String::from_utf8_lossy(&start.stderr)
+    );
+    let parsed: HashMap<String, String> = String::from_utf8_lossy(&start.stdout)
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("export ")?.split_once('='))
+        .map(|(k, v)| (k.to_owned(), v.trim_matches('"').trim_matches('\'').to_owned()))
+        .collect();
+    for k in required {
+        assert!(parsed.contains_key(*k), "{script} start printed no {k}");
+    }
+    Some(parsed)
+}
+
+/// Whether `settings` came from this process's environment (so that code which reads
+/// the environment itself, like `StoreRegistry::from_url`, sees the emulator).
+pub fn in_process_env(settings: &HashMap<String, String>, keys: &[&str]) -> bool {
+    keys.iter().all(|k| std::env::var(k).ok().as_ref() == settings.get(*k))
+}
+
+/// Runs one test of this binary again in a child process with `settings` in its
+/// environment, and asserts that it passed. Used by tests that exercise code reading the
+/// environment when the emulator was started by the test itself (setting variables in
+/// this process would need `unsafe`).
+pub fn rerun_with_env(test: &str, settings: &HashMap<String, String>, prefixes: &[&str]) {
+    let exe = std::env::current_exe().unwrap();
+    let out = Command::new(exe)
+        .args(["--exact", test, "--nocapture", "--test-threads=1"])
+        .envs(
+            settings
+                .iter()
+                .filter(|(k, _)| prefixes.iter().any(|p| k.starts_with(p))),
+        )
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains("1 passed"),
+        "child run of {test} failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Create-only writes on this store: a second create of a key fails with `AlreadyExists`
+/// and leaves the first body; of 8 concurrent creates of one key exactly one wins (20
+/// keys). The registry's every mutation relies on this.
+pub async fn create_only_writes_hold(
+    store: std::sync::Arc<dyn object_store::ObjectStore>,
+    root: &object_store::path::Path,
+) {
+    use object_store::{ObjectStoreExt, PutMode, PutOptions, PutPayload};
+    let create = || PutOptions::from(PutMode::Create);
+    let first = root.clone().join("create-only");
+    store
+        .put_opts(&first, PutPayload::from_static(b"first"), create())
+        .await
+        .unwrap();
+    let second = store
+        .put_opts(&first, PutPayload::from_static(b"second"), create())
+        .await;
+    assert!(
+        matches!(second, Err(object_store::Error::AlreadyExists { .. })),
+        "second create of one key must fail with AlreadyExists, got {second:?}"
+    );
+    let body = store.get(&first).await.unwrap().bytes().await.unwrap();
+    assert_eq!(&body[..], b"first");
+
+    for round in 0..20 {
+        let key = root.clone().join(format!("race-{round}"));
+        let writers = (0..8).map(|w| {
+            let store = store.clone();
+            let key = key.clone();
+            tokio::spawn(async move {
+                store
+                    .put_opts(
+                        &key,
+                        PutPayload::from(format!("writer {w}")),
+                        PutOptions::from(PutMode::Create),
+                    )
+                    .await
+            })
+        });
+        let mut winners = 0;
+        for result in futures::future::join_all(writers).await {
+            match result.unwrap() {
+                Ok(_) => winners += 1,
+                Err(object_store::Error::AlreadyExists { .. }) => {}
+                Err(e) => panic!("round {round}: a losing create must fail with AlreadyExists, got {e}"),
+            }
+        }
+        assert_eq!(
+            winners, 1,
+            "round {round}: {winners} of 8 concurrent creates of one key succeeded"
+        );
+    }
+}
