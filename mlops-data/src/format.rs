@@ -245,7 +245,11 @@ fn assemble(
     columns: impl Iterator<Item = BinaryColumn>,
     location: &str,
 ) -> Result<Profile> {
-    config.validate()?;
+    // A stored configuration that could never have been built means a damaged file:
+    // say so, naming the file's format, rather than reporting a bad setting.
+    config
+        .validate()
+        .map_err(|e| Error::corrupt(location, format!("invalid stored configuration: {e}")))?;
     let columns = columns
         .map(|c| column_from_state(c.name, &c.data_type, c.count, c.null_count, c.state, location))
         .collect::<Result<Vec<_>>>()?;

@@ -2,7 +2,7 @@
 //! and merging is associative and commutative.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
+use crate::common;
 
 use arrow_array::{BooleanArray, Float64Array, Int32Array, RecordBatch, StringArray};
 use common::{arc, batch, close};

@@ -1,7 +1,7 @@
 //! The JSON and binary forms round-trip losslessly and reject damage with typed errors.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
+use crate::common;
 
 use common::fixture;
 use mlops_data::{Error, ParquetProfiler, Profile, ProfileConfig};

@@ -1,7 +1,7 @@
 //! Rules inferred from a profile catch bad batches and bad profiles.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
+use crate::common;
 
 use arrow_array::{Float64Array, Int64Array, RecordBatch, StringArray};
 use common::{arc, batch, fixture};

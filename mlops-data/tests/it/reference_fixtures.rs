@@ -2,7 +2,7 @@
 //! computed by numpy/pyarrow outside this project (`fixtures/make_fixtures.py`).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
+use crate::common;
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::Float64Type;

@@ -3,7 +3,7 @@
 //! nulls, JSON round trips and bad input.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 

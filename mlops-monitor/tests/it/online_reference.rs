@@ -10,7 +10,7 @@
 use mlops_monitor::online::{Adwin, AdwinConfig, Ddm, DdmConfig, OnlineDetector, PageHinkley, PageHinkleyConfig};
 use serde_json::Value;
 
-const FIXTURE: &str = include_str!("fixtures/online_reference.json");
+const FIXTURE: &str = include_str!("../fixtures/online_reference.json");
 
 struct SplitMix64(u64);
 

@@ -52,7 +52,11 @@ pub fn in_process_env(settings: &HashMap<String, String>, keys: &[&str]) -> bool
 /// environment, and asserts that it passed. Used by tests that exercise code reading the
 /// environment when the emulator was started by the test itself (setting variables in
 /// this process would need `unsafe`).
+///
+/// `test` is the test's path as `module_path!()` gives it; its first segment (the
+/// test binary's crate) is not part of the name the harness filters on.
 pub fn rerun_with_env(test: &str, settings: &HashMap<String, String>, prefixes: &[&str]) {
+    let test = test.split_once("::").map_or(test, |(_, name)| name);
     let exe = std::env::current_exe().unwrap();
     let out = Command::new(exe)
         .args(["--exact", test, "--nocapture", "--test-threads=1"])

@@ -14,7 +14,7 @@ use mlops_monitor::performance::{
 };
 use serde_json::Value;
 
-const FIXTURE: &str = include_str!("fixtures/performance_reference.json");
+const FIXTURE: &str = include_str!("../fixtures/performance_reference.json");
 const TOL: f64 = 1e-12;
 
 fn fixture() -> Value {

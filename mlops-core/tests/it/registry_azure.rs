@@ -10,13 +10,13 @@
 #![cfg(feature = "azure")]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod emulator;
+use crate::emulator;
 
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
-use mlops_core::conformance::{self, StoreBackend};
 use mlops_core::Registry;
+use mlops_core::conformance::{self, StoreBackend};
 use object_store::azure::MicrosoftAzureBuilder;
 use object_store::path::Path;
 
@@ -134,7 +134,7 @@ async fn from_url_opens_an_az_container() {
     if !emulator::in_process_env(cfg, REQUIRED) {
         // The emulator was started by this process: check in a child that has its settings.
         emulator::rerun_with_env(
-            "from_url_opens_an_az_container",
+            concat!(module_path!(), "::from_url_opens_an_az_container"),
             cfg,
             &["AZURE_", "AZURITE_", "MLOPS_TEST_AZURE"],
         );

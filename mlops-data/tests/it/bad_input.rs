@@ -1,7 +1,7 @@
 //! Bad input gets a typed error or a correct profile, never a panic.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 

@@ -13,13 +13,13 @@
 #![cfg(feature = "gcp")]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod emulator;
+use crate::emulator;
 
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
-use mlops_core::conformance::{self, StoreBackend};
 use mlops_core::Registry;
+use mlops_core::conformance::{self, StoreBackend};
 use object_store::gcp::GoogleCloudStorageBuilder;
 use object_store::path::Path;
 
@@ -111,7 +111,11 @@ async fn from_url_opens_a_gs_bucket() {
     };
     if !emulator::in_process_env(cfg, REQUIRED) {
         // The emulator was started by this process: check in a child that has its settings.
-        emulator::rerun_with_env("from_url_opens_a_gs_bucket", cfg, &["GOOGLE_", "MLOPS_TEST_GCS"]);
+        emulator::rerun_with_env(
+            concat!(module_path!(), "::from_url_opens_a_gs_bucket"),
+            cfg,
+            &["GOOGLE_", "MLOPS_TEST_GCS"],
+        );
         return;
     }
     let prefix = format!("from-url/{}-{}", std::process::id(), mlops_core::time::now_ms());

@@ -1,7 +1,7 @@
 //! Dataset fingerprints depend on values and schema, not on files or batching.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 
