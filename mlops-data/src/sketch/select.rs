@@ -146,6 +146,15 @@ fn bucketed(values: &[f64], ranks: &[usize], out: &mut Vec<f64>, scratch: &mut S
     wanted.clear();
     let (mut bucket, mut first_rank, mut gathered_len) = (0usize, 0usize, 0usize);
     for &r in ranks {
+        // Eight buckets at a time first: most buckets hold no wanted rank.
+        while let Some(chunk) = counts.get(bucket..bucket + 8) {
+            let in_chunk = chunk.iter().sum::<u32>() as usize;
+            if first_rank + in_chunk > r {
+                break;
+            }
+            first_rank += in_chunk;
+            bucket += 8;
+        }
         while bucket < counts.len() && first_rank + counts[bucket] as usize <= r {
             first_rank += counts[bucket] as usize;
             bucket += 1;
