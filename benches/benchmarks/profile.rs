@@ -1,6 +1,6 @@
 //! Profiling throughput: in-memory Arrow batches and Parquet files.
 //!
-//! One iteration profiles 1 M rows (about 0.1–0.5 s), so the defaults of
+//! One iteration profiles 1 M rows (tenths of a second), so the defaults of
 //! criterion (100 samples, 5 s) would measure a handful of iterations, and a
 //! neighbour's build on a shared machine would decide the figure. These groups
 //! take 30 samples over 20 s after a 5 s warm-up, and the single-core variant
