@@ -1,8 +1,8 @@
 //! Profiling throughput: in-memory Arrow batches and Parquet files.
 //!
-//! One iteration profiles 1 M rows (tenths of a second), so the defaults of
-//! criterion (100 samples, 5 s) would measure a handful of iterations, and a
-//! neighbour's build on a shared machine would decide the figure. These groups
+//! One iteration profiles 1 M rows (tenths of a second), so 10 samples in
+//! criterion's default 5 s (the earlier setting) rest on a few dozen
+//! iterations, and a neighbour's build on a shared machine decided the figure. These groups
 //! take 30 samples over 20 s after a 5 s warm-up, and the single-core variant
 //! pins the work to one rayon thread so that the number does not depend on how
 //! many cores happen to be free.
