@@ -9,16 +9,19 @@
 
 use std::time::Duration;
 
-use criterion::{BenchmarkGroup, Criterion, Throughput, criterion_group, measurement::WallTime};
+use criterion::{BenchmarkGroup, Criterion, SamplingMode, Throughput, criterion_group, measurement::WallTime};
 use mlops_benches::mixed_batches;
 use mlops_data::{ParquetProfiler, ProfileConfig, Profiler};
 
 const ROWS: usize = 1_000_000;
 
 /// Sampling settings shared by the profiling groups: enough samples that the
-/// median is stable from one run to the next, and a 5 % noise band.
+/// median is stable from one run to the next, and a 5 % noise band. Flat
+/// sampling (the same iteration count in every sample) is criterion's advice
+/// for iterations this long; linear sampling could not fit 30 samples in 20 s.
 fn steady(group: &mut BenchmarkGroup<'_, WallTime>) {
     group
+        .sampling_mode(SamplingMode::Flat)
         .sample_size(30)
         .warm_up_time(Duration::from_secs(5))
         .measurement_time(Duration::from_secs(20))
