@@ -6,7 +6,12 @@ use mlops_data::{Fingerprinter, ProfileConfig, Profiler};
 
 fn sketches(c: &mut Criterion) {
     let mut group = c.benchmark_group("sketches");
-    group.sample_size(20);
+    // Iterations take milliseconds: 50 samples over 10 s give a stable median.
+    group
+        .sample_size(50)
+        .warm_up_time(std::time::Duration::from_secs(3))
+        .measurement_time(std::time::Duration::from_secs(10))
+        .noise_threshold(0.05);
     let mut rng = Rng::new(9);
     let values: Vec<f64> = (0..1_000_000).map(|_| rng.normal()).collect();
     let one_column = vec![

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::moments::{Moments, pairwise_sum};
+use super::moments::{Moments, Summary};
 use crate::config::ProfileConfig;
 use crate::sketch::hll::HllWire;
 use crate::sketch::kll::KllWire;
@@ -77,17 +77,34 @@ impl NumericStats {
     pub(crate) fn update(&mut self, values: &mut Vec<f64>, nulls: u64) {
         self.null_count += nulls;
         self.count += values.len() as u64;
-        // One pass compacts the finite values to the front and gathers the
-        // order statistics; non-finite values are rare, so that branch is cold.
-        let (mut kept, mut lo, mut hi, mut zeros) = (0usize, f64::INFINITY, f64::NEG_INFINITY, 0u64);
+        let mut summary = Summary::of(values);
+        // NaN or an infinity makes the sum non-finite, so only such a batch
+        // (or one whose sum overflows) pays for a second, filtering pass.
+        if !summary.sum.is_finite() {
+            self.drop_non_finite(values);
+            summary = Summary::of(values);
+        }
+        let finite = values.as_slice();
+        if finite.is_empty() {
+            return;
+        }
+        self.min = self.min.min(summary.min);
+        self.max = self.max.max(summary.max);
+        self.zero_count += summary.zeros;
+        self.sum += summary.sum;
+        self.moments.merge(&Moments::of_slice_with_sum(finite, summary.sum));
+        self.distinct.insert_f64s(finite, &mut self.scratch.hashes);
+        self.quantiles.update_batch(finite);
+    }
+
+    /// Counts NaN and infinities and compacts the finite values to the front.
+    fn drop_non_finite(&mut self, values: &mut Vec<f64>) {
+        let mut kept = 0usize;
         for i in 0..values.len() {
             let v = values[i];
             if v.is_finite() {
                 values[kept] = v;
                 kept += 1;
-                lo = lo.min(v);
-                hi = hi.max(v);
-                zeros += u64::from(v == 0.0);
             } else if v.is_nan() {
                 self.nan_count += 1;
             } else if v > 0.0 {
@@ -97,17 +114,6 @@ impl NumericStats {
             }
         }
         values.truncate(kept);
-        let finite = values.as_slice();
-        if finite.is_empty() {
-            return;
-        }
-        self.min = self.min.min(lo);
-        self.max = self.max.max(hi);
-        self.zero_count += zeros;
-        self.sum += pairwise_sum(finite);
-        self.moments.merge(&Moments::of_slice(finite));
-        self.distinct.insert_f64s(finite, &mut self.scratch.hashes);
-        self.quantiles.update_batch(finite);
     }
 
     pub(crate) fn merge(&mut self, other: &NumericStats) -> Result<()> {

@@ -8,8 +8,11 @@
 //! `O(k)` and the normalised rank error is about `2.446 / k^0.9433` with 99 %
 //! confidence (the DataSketches characterisation; 0.86 % at the default
 //! `k = 400`). Total weight is preserved exactly by every compaction, so the
-//! item count is exact. Batches are ingested sorted, which is equivalent to
-//! a compaction schedule that compacts less often and never loosens the bound.
+//! item count is exact. A large batch is compacted on its own as it arrives,
+//! under the same rule as the levels (only a run that fills its level is
+//! compacted), so the schedule compacts no more often than the item-by-item
+//! one and the bound holds; only the order statistics that survive those
+//! compactions are computed, not a full sort of the batch.
 
 use serde::{Deserialize, Serialize};
 
@@ -17,6 +20,8 @@ use crate::{Error, Result};
 
 /// Smallest level capacity (the `m` of the paper).
 const MIN_LEVEL_CAPACITY: usize = 8;
+/// Batches from this length on are compacted on their own as they arrive.
+const LARGE_BATCH: usize = 1024;
 
 /// A mergeable quantile sketch over finite `f64` values.
 #[derive(Clone, Debug, PartialEq)]
@@ -27,15 +32,29 @@ pub struct KllSketch {
     levels: Vec<Vec<f64>>,
     level0_sorted: bool,
     rng: u64,
-    scratch: Scratch,
+    /// Boxed, so that the buffers do not make every `ColumnStats` variant as
+    /// large as the numeric one.
+    scratch: Box<Scratch>,
 }
 
 /// Buffers reused across compactions; never part of the sketch's value.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default)]
 struct Scratch {
     radix: super::radix::RadixScratch,
+    select: super::select::SelectScratch,
     promoted: Vec<f64>,
     merged: Vec<f64>,
+    /// Items a batch leaves behind (level, sorted position in the batch).
+    singles: Vec<(usize, usize)>,
+    ranks: Vec<usize>,
+    selected: Vec<f64>,
+}
+
+impl PartialEq for Scratch {
+    /// Leftover buffer contents never make two sketches differ.
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
 }
 
 impl KllSketch {
@@ -55,7 +74,7 @@ impl KllSketch {
             levels: vec![Vec::new()],
             level0_sorted: true,
             rng: 0x9e37_79b9_7f4a_7c15,
-            scratch: Scratch::default(),
+            scratch: Box::default(),
         })
     }
 
@@ -90,15 +109,86 @@ impl KllSketch {
     }
 
     /// Adds finite values. Callers filter NaN and infinities out first.
+    ///
+    /// A batch too large for level 0 is compacted on its own, level after
+    /// level, while it alone fills its level and the sketch is over capacity:
+    /// the same rule [`compress`](Self::compress) applies, so each compaction
+    /// still consumes at least a level's capacity and the error bound is that
+    /// of the standard schedule. Which sorted positions survive depends only
+    /// on the batch length and the random offsets, so they are chosen first
+    /// and only those order statistics are computed (`select::select_ranks`).
     pub(crate) fn update_batch(&mut self, values: &[f64]) {
         if values.is_empty() {
             return;
         }
         debug_assert!(values.iter().all(|v| v.is_finite()));
-        self.levels[0].extend_from_slice(values);
-        self.level0_sorted = false;
         self.n += values.len() as u64;
+        if values.len() < LARGE_BATCH {
+            self.levels[0].extend_from_slice(values);
+            self.level0_sorted = false;
+            self.compress();
+            return;
+        }
+        // The batch as a run of sorted positions: first, first + step, ...
+        let (mut first, mut step, mut len, mut level) = (0usize, 1usize, values.len(), 0usize);
+        let mut others = self.retained();
+        let mut singles = std::mem::take(&mut self.scratch.singles);
+        singles.clear();
+        loop {
+            let capacity: usize = (0..self.levels.len()).map(|h| self.capacity(h)).sum();
+            if others + len <= capacity || len < self.capacity(level) {
+                break;
+            }
+            if level + 1 == self.levels.len() {
+                self.levels.push(Vec::new());
+            }
+            // An odd item stays behind so that total weight is preserved exactly.
+            if len % 2 == 1 {
+                singles.push((level, first));
+                others += 1;
+                first += step;
+                len -= 1;
+            }
+            first += self.next_bit() * step;
+            len /= 2;
+            step *= 2;
+            level += 1;
+        }
+        if level == 0 {
+            // Not compacted: the batch waits in level 0 like a small one.
+            self.scratch.singles = singles;
+            self.levels[0].extend_from_slice(values);
+            self.level0_sorted = false;
+            self.compress();
+            return;
+        }
+        let ranks = &mut self.scratch.ranks;
+        ranks.clear();
+        ranks.extend(singles.iter().map(|&(_, r)| r));
+        ranks.extend((0..len).map(|i| first + i * step));
+        let mut selected = std::mem::take(&mut self.scratch.selected);
+        super::select::select_ranks(values, ranks, &mut selected, &mut self.scratch.select);
+        let (kept, run) = selected.split_at(singles.len().min(selected.len()));
+        for (&(h, _), &v) in singles.iter().zip(kept) {
+            self.insert_sorted(h, v);
+        }
+        merge_sorted_into(&self.levels[level], run, &mut self.scratch.merged);
+        std::mem::swap(&mut self.levels[level], &mut self.scratch.merged);
+        self.scratch.selected = selected;
+        self.scratch.singles = singles;
         self.compress();
+    }
+
+    /// Adds one item to a level, keeping levels above 0 sorted.
+    fn insert_sorted(&mut self, level: usize, v: f64) {
+        let items = &mut self.levels[level];
+        if level == 0 {
+            items.push(v);
+            self.level0_sorted = false;
+        } else {
+            let at = items.partition_point(|&x| x <= v);
+            items.insert(at, v);
+        }
     }
 
     fn capacity(&self, level: usize) -> usize {
@@ -138,7 +228,7 @@ impl KllSketch {
             self.levels.push(Vec::new());
         }
         let offset = self.next_bit();
-        let Scratch { promoted, merged, .. } = &mut self.scratch;
+        let Scratch { promoted, merged, .. } = &mut *self.scratch;
         let items = &self.levels[level];
         // An odd item stays behind so that total weight is preserved exactly.
         let (keep, rest) = if items.len() % 2 == 1 {
@@ -245,7 +335,7 @@ impl KllSketch {
             levels: wire.levels,
             level0_sorted: true,
             rng: wire.rng.max(1),
-            scratch: Scratch::default(),
+            scratch: Box::default(),
         })
     }
 }
@@ -380,6 +470,33 @@ mod tests {
             assert!(s.retained() < 3 * 400 + 64 * 8, "retained {}", s.retained());
             let err = max_rank_error(&s, &data);
             assert!(err <= 0.01, "seed {seed}: rank error {err}");
+        }
+    }
+
+    #[test]
+    fn large_batches_are_compacted_within_the_bound() {
+        // One huge batch, large ones, and a mix with small ones (the two paths of update_batch).
+        let data = pseudo_random(1_000_000, 11);
+        let sizes: [&[usize]; 3] = [&[1_000_000], &[65_536], &[8192, 3, 1000, 1024, 1023, 20_000]];
+        for pattern in sizes {
+            let mut s = KllSketch::new(400).unwrap();
+            let (mut at, mut i) = (0, 0);
+            while at < data.len() {
+                let end = (at + pattern[i % pattern.len()]).min(data.len());
+                s.update_batch(&data[at..end]);
+                (at, i) = (end, i + 1);
+            }
+            assert_eq!(s.count(), data.len() as u64, "{pattern:?}");
+            let weight: u64 = s.levels.iter().enumerate().map(|(h, l)| (l.len() as u64) << h).sum();
+            assert_eq!(weight, s.count(), "{pattern:?}: compaction lost weight");
+            assert!(
+                s.retained() < 3 * 400 + 64 * 8,
+                "{pattern:?}: retained {}",
+                s.retained()
+            );
+            assert!(s.levels[1..].iter().all(|l| l.is_sorted()), "{pattern:?}");
+            let err = max_rank_error(&s, &data);
+            assert!(err <= KllSketch::rank_error_for(400), "{pattern:?}: rank error {err}");
         }
     }
 

@@ -8,6 +8,7 @@ pub(crate) mod hash;
 pub(crate) mod hll;
 pub(crate) mod kll;
 pub(crate) mod radix;
+pub(crate) mod select;
 
 pub use frequent::FrequentItems;
 pub use hll::HyperLogLog;
