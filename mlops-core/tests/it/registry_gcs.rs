@@ -52,43 +52,7 @@ fn gcs(test: &str) -> Option<StoreBackend> {
     Some(StoreBackend::new(Arc::new(store), root))
 }
 
-macro_rules! generic {
-    ($($name:ident),* $(,)?) => {$(
-        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-        async fn $name() {
-            if let Some(backend) = gcs(stringify!($name)) {
-                tokio::time::timeout(std::time::Duration::from_secs(120), conformance::$name(&backend))
-                    .await
-                    .expect("GCS conformance test timed out");
-            }
-        }
-    )*};
-}
-
-macro_rules! store {
-    ($($name:ident),* $(,)?) => {$(
-        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-        async fn $name() {
-            if let Some(backend) = gcs(stringify!($name)) {
-                tokio::time::timeout(std::time::Duration::from_secs(120), backend.$name())
-                    .await
-                    .expect("GCS conformance test timed out");
-            }
-        }
-    )*};
-}
-
-generic!(
-    versions_aliases_and_loading,
-    alias_moves_seen_by_other_clients,
-    stages_tags_search_lineage_audit,
-    bad_names_and_inputs,
-    concurrent_writers_in_one_process,
-    independent_writers,
-    idempotent_register,
-);
-
-store!(create_only, integrity, malformed_records, signatures);
+emulator::conformance_tests!(gcs, "GCS");
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn create_only_writes_hold() {

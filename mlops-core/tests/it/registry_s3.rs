@@ -10,7 +10,9 @@
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
-use mlops_core::conformance::{self, StoreBackend};
+use mlops_core::conformance::StoreBackend;
+
+use crate::emulator;
 use object_store::aws::AmazonS3Builder;
 use object_store::path::Path;
 
@@ -77,43 +79,7 @@ fn s3(test: &str) -> Option<StoreBackend> {
     Some(StoreBackend::new(Arc::new(store), root))
 }
 
-macro_rules! generic {
-    ($($name:ident),* $(,)?) => {$(
-        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-        async fn $name() {
-            if let Some(backend) = s3(stringify!($name)) {
-                tokio::time::timeout(std::time::Duration::from_secs(120), conformance::$name(&backend))
-                    .await
-                    .expect("S3 conformance test timed out");
-            }
-        }
-    )*};
-}
-
-macro_rules! store {
-    ($($name:ident),* $(,)?) => {$(
-        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-        async fn $name() {
-            if let Some(backend) = s3(stringify!($name)) {
-                tokio::time::timeout(std::time::Duration::from_secs(120), backend.$name())
-                    .await
-                    .expect("S3 conformance test timed out");
-            }
-        }
-    )*};
-}
-
-generic!(
-    versions_aliases_and_loading,
-    alias_moves_seen_by_other_clients,
-    stages_tags_search_lineage_audit,
-    bad_names_and_inputs,
-    concurrent_writers_in_one_process,
-    independent_writers,
-    idempotent_register,
-);
-
-store!(create_only, integrity, malformed_records, signatures);
+emulator::conformance_tests!(s3, "S3");
 
 /// 16 writers contending on one model on S3: requests per successful register.
 /// A writer that loses re-lists and retries after a jittered, growing delay, so

@@ -1,4 +1,5 @@
-//! Finds or starts a loopback storage emulator through its `.ci/*-server.sh` script.
+//! Finds or starts a loopback storage emulator through its `.ci/*-server.sh` script, and
+//! turns the conformance suite into tests against it.
 #![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::HashMap;
@@ -128,3 +129,36 @@ pub async fn create_only_writes_hold(
         );
     }
 }
+
+/// The conformance suite as tests against one loopback backend: `$backend(test_name)`
+/// gives a fresh `StoreBackend` (or `None` when its skip variable asks to skip), and
+/// `$label` names the backend in timeout messages. Each test is bounded in time.
+macro_rules! conformance_tests {
+    ($backend:ident, $label:literal) => {
+        $crate::emulator::conformance_tests!(@each $backend, $label, generic:
+            versions_aliases_and_loading,
+            alias_moves_seen_by_other_clients,
+            stages_tags_search_lineage_audit,
+            bad_names_and_inputs,
+            concurrent_writers_in_one_process,
+            independent_writers,
+            idempotent_register);
+        $crate::emulator::conformance_tests!(@each $backend, $label, store: create_only, integrity, malformed_records, signatures);
+    };
+    (@each $backend:ident, $label:literal, $kind:ident: $($name:ident),*) => {$(
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $name() {
+            if let Some(backend) = $backend(stringify!($name)) {
+                tokio::time::timeout(
+                    std::time::Duration::from_secs(120),
+                    $crate::emulator::conformance_tests!(@call $kind, $name, backend),
+                )
+                .await
+                .expect(concat!($label, " conformance test timed out"));
+            }
+        }
+    )*};
+    (@call generic, $name:ident, $backend:ident) => { mlops_core::conformance::$name(&$backend) };
+    (@call store, $name:ident, $backend:ident) => { $backend.$name() };
+}
+pub(crate) use conformance_tests;
