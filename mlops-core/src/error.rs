@@ -158,6 +158,78 @@ pub enum Error {
         source: BoxError,
     },
 
+    /// A tensor has a shape other than the one the model needs.
+    #[error("tensor `{tensor}` has shape {found:?}; expected {expected:?}")]
+    ShapeMismatch {
+        /// The tensor's name (e.g. `"2.weight"`).
+        tensor: String,
+        /// The shape the architecture needs.
+        expected: Vec<usize>,
+        /// The shape that was found.
+        found: Vec<usize>,
+    },
+
+    /// Rows of a batch broke the rules at a model's door (inputs) or in its answer (outputs).
+    #[error("{location} rejected: {}", summarize(violations))]
+    Rejected {
+        /// The model and side (`"model `churn` input"`).
+        location: String,
+        /// Every broken rule, with the first offending rows.
+        violations: Vec<crate::RowViolation>,
+    },
+
+    /// A bounded queue is full: the request was not accepted (retry later or shed load).
+    #[error("overloaded: {what} is full ({capacity} waiting); retry later")]
+    Overloaded {
+        /// The queue.
+        what: String,
+        /// How many requests it holds.
+        capacity: usize,
+    },
+
+    /// A request's deadline passed before it was computed; it was not computed.
+    #[error("deadline exceeded at {location}: waited {waited_us} µs, allowed {allowed_us} µs")]
+    DeadlineExceeded {
+        /// Where it waited (a batcher queue).
+        location: String,
+        /// How long it had waited.
+        waited_us: u64,
+        /// The deadline it was given.
+        allowed_us: u64,
+    },
+
+    /// A model package's input example did not reproduce its expected output.
+    #[error(
+        "smoke test of {location} failed: row {row}, output `{column}` is {found}, expected {expected} \
+         (difference {difference:e}, tolerance {tolerance:e})"
+    )]
+    SmokeTestFailed {
+        /// The package.
+        location: String,
+        /// The first row that differs most.
+        row: usize,
+        /// The output column.
+        column: String,
+        /// What the model answered.
+        found: String,
+        /// What the package recorded.
+        expected: String,
+        /// The largest absolute difference over all compared values (`inf` for a label that differs).
+        difference: f64,
+        /// The accepted absolute difference.
+        tolerance: f64,
+    },
+
+    /// The inference backend failed (a kernel, a device, a worker that stopped).
+    #[error("inference error at {location}: {source}")]
+    Inference {
+        /// The model, layer or worker.
+        location: String,
+        /// The backend's own error.
+        #[source]
+        source: BoxError,
+    },
+
     /// Encoding or decoding a document failed.
     #[error("serialisation error for {location}: {source}")]
     Serialization {
@@ -169,7 +241,23 @@ pub enum Error {
     },
 }
 
+fn summarize(violations: &[crate::RowViolation]) -> String {
+    match violations {
+        [] => "no rule named".to_owned(),
+        [one] => one.to_string(),
+        [first, rest @ ..] => format!("{first} (and {} more rule(s) broken)", rest.len()),
+    }
+}
+
 impl Error {
+    /// Shorthand for [`Error::Inference`].
+    pub fn inference(location: impl Into<String>, source: impl Into<BoxError>) -> Self {
+        Error::Inference {
+            location: location.into(),
+            source: source.into(),
+        }
+    }
+
     /// Shorthand for [`Error::InvalidInput`].
     pub fn invalid_input(
         what: impl Into<String>,

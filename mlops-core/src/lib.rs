@@ -51,6 +51,7 @@ mod signature;
 pub mod store;
 pub mod testing;
 pub mod time;
+mod violation;
 pub mod weights;
 
 pub use deployment::{DeploymentStrategy, Route};
@@ -72,6 +73,7 @@ pub use registry::{
     StageEvent, StoreRegistry, TokioSleeper, VersionInfo, VersionSelector,
 };
 pub use signature::{FieldConstraints, FieldSpec, NumericRange, Signature};
+pub use violation::{RowViolation, RuleKind};
 
 #[cfg(test)]
 mod object_safety {

@@ -11,6 +11,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use arrow_array::{Array, RecordBatch};
+pub use mlops_core::RuleKind;
 use mlops_core::{DataProfile, FieldConstraints, FieldSpec, NumericRange, SemanticKind, Signature};
 use serde::{Deserialize, Serialize};
 
@@ -120,27 +121,6 @@ pub fn infer_signature(profile: &Profile, options: &InferConfig) -> Result<Signa
         })
         .collect();
     Signature::new(fields)
-}
-
-/// Which rule a violation broke.
-#[non_exhaustive]
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RuleKind {
-    /// A declared column is absent.
-    MissingColumn,
-    /// The column's type is not of the declared family.
-    Type,
-    /// Nulls in a column that declares none.
-    Nullability,
-    /// More nulls than the largest accepted share.
-    NullFraction,
-    /// NaN or ±infinity where none are accepted.
-    NonFinite,
-    /// Finite values outside the accepted range.
-    Range,
-    /// Values outside the allowed categories.
-    Category,
 }
 
 /// One violated rule.

@@ -1,15 +1,20 @@
-//! # mlops-serve: in-process model serving (not yet implemented)
+//! # mlops-serve: in-process model serving over Arrow
 //!
-//! This crate will hold Candle inference on CPU (CUDA behind a `cuda` feature),
-//! input/output validation against a model package's [`mlops_core::Signature`],
-//! batching, and the [`mlops_core::DeploymentStrategy`] implementations
-//! (blue/green, canary, shadow, A/B) with hot swap and rollback.
-//!
-//! Today it exposes nothing but this documentation: the serving release has
-//! not landed. Depend on `mlops-core` for the contracts it will implement.
+//! The serving runtime is being built (issue 10): this release holds the
+//! [`Predict`] contract that every serving mode is written against.
 //!
 //! ```
-//! // The contract serving will implement already exists in core:
-//! fn assert_object_safe(_: Option<&dyn mlops_core::DeploymentStrategy>) {}
-//! assert_object_safe(None);
+//! use std::sync::Arc;
+//! use arrow_array::{Float32Array, RecordBatch};
+//! use mlops_serve::Prediction;
+//!
+//! let batch = RecordBatch::try_from_iter([("prediction", Arc::new(Float32Array::from(vec![0.5, 1.5])) as _)])?;
+//! let answer = Prediction::clean(batch);
+//! assert_eq!(answer.slice(1, 1).batch.num_rows(), 1);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+
+mod predict;
+
+pub use mlops_core::{Error, Result};
+pub use predict::{Predict, Prediction};
