@@ -18,3 +18,21 @@ mod predict;
 
 pub use mlops_core::{Error, Result};
 pub use predict::{Predict, Prediction};
+mod cast;
+mod columns;
+mod device;
+mod door;
+mod example_rows;
+mod head;
+pub mod model;
+mod predictor;
+mod predictor_config;
+mod validate_config;
+
+pub use device::{DeviceRequest, ServeDevice};
+pub use example_rows::{batch_to_rows, rows_to_batch};
+pub use head::{LABEL_COLUMN, PREDICTION_COLUMN, PROBA_PREFIX};
+pub use model::{Model, ModelSpec};
+pub use predictor::Predictor;
+pub use predictor_config::PredictorConfig;
+pub use validate_config::{MissingValuePolicy, RulePolicy, ValidationConfig};

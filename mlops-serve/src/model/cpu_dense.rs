@@ -1,0 +1,161 @@
+//! The CPU kernel of a dense stack: `gemm` on pre-transposed, contiguous
+//! weights, bias and activation fused into one pass over each tile, rows
+//! processed in cache-sized tiles on the calling thread.
+
+use mlops_core::{Error, Result};
+
+use super::gemm_call::{Layout, matmul};
+use super::{Activation, DenseStack, Model, OutputKind, Weights};
+
+/// Rows per tile: 256 rows × 256 hidden units × 4 bytes = 256 KiB per
+/// activation buffer, which stays in a core's L2 cache.
+const DEFAULT_TILE_ROWS: usize = 256;
+
+#[derive(Clone, Debug)]
+struct CpuLayer {
+    /// `Wᵀ`, `[in, out]` row-major: the right-hand side of `x · Wᵀ`, contiguous.
+    weight_t: Vec<f32>,
+    bias: Vec<f32>,
+    inputs: usize,
+    outputs: usize,
+    activation: Activation,
+}
+
+/// A dense stack on the CPU, computed with direct `gemm` calls.
+#[derive(Clone, Debug)]
+pub struct CpuDense {
+    layers: Vec<CpuLayer>,
+    head: OutputKind,
+    tile_rows: usize,
+}
+
+impl CpuDense {
+    /// Builds the kernel from a stack and its weights.
+    pub fn new(stack: &DenseStack, weights: &Weights) -> Result<CpuDense> {
+        if stack.layers.is_empty() {
+            return Err(Error::invalid_input(
+                "dense stack",
+                "layers",
+                "no layers",
+                "at least one dense layer",
+            ));
+        }
+        let params = stack.parameters(weights)?;
+        let layers = stack
+            .layers
+            .iter()
+            .zip(params)
+            .map(|(l, (w, b))| {
+                // W is [out, in] row-major; store its transpose [in, out] row-major.
+                let mut weight_t = vec![0.0f32; l.inputs * l.outputs];
+                for o in 0..l.outputs {
+                    for i in 0..l.inputs {
+                        weight_t[i * l.outputs + o] = w[o * l.inputs + i];
+                    }
+                }
+                CpuLayer {
+                    weight_t,
+                    bias: b,
+                    inputs: l.inputs,
+                    outputs: l.outputs,
+                    activation: l.activation,
+                }
+            })
+            .collect();
+        Ok(CpuDense {
+            layers,
+            head: stack.head,
+            tile_rows: DEFAULT_TILE_ROWS,
+        })
+    }
+
+    /// Sets the rows per tile (at least 1).
+    pub fn with_tile_rows(mut self, rows: usize) -> Self {
+        self.tile_rows = rows.max(1);
+        self
+    }
+
+    fn widest_hidden(&self) -> usize {
+        self.layers[..self.layers.len().saturating_sub(1)]
+            .iter()
+            .map(|l| l.outputs)
+            .max()
+            .unwrap_or(0)
+    }
+}
+
+impl Model for CpuDense {
+    fn input_width(&self) -> usize {
+        self.layers.first().map_or(0, |l| l.inputs)
+    }
+
+    fn output_width(&self) -> usize {
+        self.layers.last().map_or(0, |l| l.outputs)
+    }
+
+    fn forward_columns(&self, features: &[f32], rows: usize) -> Result<Vec<f32>> {
+        let (inputs, outputs) = (self.input_width(), self.output_width());
+        if Some(features.len()) != inputs.checked_mul(rows) {
+            return Err(Error::invalid_input(
+                "feature matrix",
+                "model input",
+                format!("{} values for {rows} rows of {inputs} features", features.len()),
+                "features × rows values, feature-major",
+            ));
+        }
+        let mut out = vec![0.0f32; outputs * rows];
+        let widest = self.widest_hidden();
+        let mut a = vec![0.0f32; widest * self.tile_rows.min(rows)];
+        let mut b = a.clone();
+        let last = self.layers.len() - 1;
+        let mut start = 0;
+        while start < rows {
+            let tile = self.tile_rows.min(rows - start);
+            for (index, layer) in self.layers.iter().enumerate() {
+                // Where this layer reads: the caller's columns for the first
+                // layer, else the previous layer's row-major tile in `a`.
+                let (lhs, lhs_layout): (&[f32], Layout) = if index == 0 {
+                    (&features[start..], Layout::col_major(tile, layer.inputs, rows))
+                } else {
+                    (&a[..tile * layer.inputs], Layout::row_major(tile, layer.inputs))
+                };
+                let rhs_layout = Layout::row_major(layer.inputs, layer.outputs);
+                if index == last {
+                    // The last layer writes straight into the output columns.
+                    let dst = &mut out[start..];
+                    matmul(
+                        dst,
+                        Layout::col_major(tile, layer.outputs, rows),
+                        lhs,
+                        lhs_layout,
+                        &layer.weight_t,
+                        rhs_layout,
+                    )?;
+                    for (k, &bias) in layer.bias.iter().enumerate() {
+                        let column = &mut out[k * rows + start..k * rows + start + tile];
+                        column.iter_mut().for_each(|v| *v += bias);
+                        layer.activation.apply_in_place(column);
+                    }
+                } else {
+                    let dst = &mut b[..tile * layer.outputs];
+                    matmul(
+                        dst,
+                        Layout::row_major(tile, layer.outputs),
+                        lhs,
+                        lhs_layout,
+                        &layer.weight_t,
+                        rhs_layout,
+                    )?;
+                    for row in dst.chunks_exact_mut(layer.outputs) {
+                        row.iter_mut().zip(&layer.bias).for_each(|(v, &bias)| *v += bias);
+                        layer.activation.apply_in_place(row);
+                    }
+                    std::mem::swap(&mut a, &mut b);
+                }
+            }
+            start += tile;
+        }
+        self.head.apply_columns(&mut out, rows);
+        Ok(out)
+    }
+}

@@ -1,0 +1,383 @@
+//! [`Predictor`]: a model package made ready to answer — verified, built on
+//! its device, smoke-tested — answering Arrow batches with Arrow batches.
+
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use arrow_array::{ArrayRef, BooleanArray, RecordBatch, UInt32Array};
+use arrow_schema::SchemaRef;
+use mlops_core::{
+    EXPECTED_OUTPUT_FILE, Error, FieldSpec, INPUT_EXAMPLE_FILE, ModelPackage, PredictionEvent, Result, Signature,
+    TRANSFORMS_FILE, WEIGHTS_FILE,
+};
+use mlops_data::FittedPipeline;
+use rayon::prelude::*;
+
+use crate::columns::feature_matrix;
+use crate::device::ServeDevice;
+use crate::door::admit;
+use crate::example_rows::{compare, rows_to_batch};
+use crate::head::Head;
+use crate::model::{Model, ModelSpec, Weights};
+use crate::predict::{Predict, Prediction};
+use crate::predictor_config::PredictorConfig;
+
+/// A model ready to answer: the package's model on its device, its fitted
+/// transforms, its signatures and the door's policies.
+///
+/// Built by [`from_package`](Self::from_package), which verifies the package
+/// (digests; the signature when trusted keys are configured), builds the model
+/// and runs the package's input example through the whole path, refusing the
+/// package when the answer differs from the recorded one.
+///
+/// A request goes: door (columns by name, lossless casts, row rules) →
+/// transforms → feature columns → model → answer columns → answer checks. A
+/// large batch is cut into pieces spread over threads, each running the model
+/// single-threaded, so memory is bounded by the pieces in flight.
+#[derive(Debug)]
+pub struct Predictor {
+    name: String,
+    spec: ModelSpec,
+    model: Box<dyn Model>,
+    transforms: Option<FittedPipeline>,
+    input_signature: Signature,
+    output_signature: Signature,
+    head: Head,
+    input_schema: SchemaRef,
+    config: PredictorConfig,
+    device: ServeDevice,
+    requests: AtomicU64,
+    at_door: String,
+    at_answer: String,
+}
+
+impl Predictor {
+    /// Builds a predictor from a package and runs its smoke test.
+    ///
+    /// Errors: a model config that is not a valid [`ModelSpec`]; weights that
+    /// are missing, of the wrong shape or not safetensors; transforms that do
+    /// not parse; an untrusted signature (when keys are configured); an
+    /// example whose answer differs ([`Error::SmokeTestFailed`] saying by how much).
+    pub fn from_package(package: &dyn ModelPackage, config: PredictorConfig) -> Result<Predictor> {
+        if !config.trusted_keys.is_empty() {
+            let signature = package.package_signature().ok_or_else(|| Error::SignatureRejected {
+                reason: format!(
+                    "package `{}` is not signed and trusted keys are configured",
+                    package.name()
+                ),
+            })?;
+            config.trusted_keys.verify(&package.digest(), signature)?;
+        }
+        let spec = ModelSpec::from_json_value(&package.manifest().model_config)?;
+        let weights_bytes = package.read_file(WEIGHTS_FILE)?;
+        let architecture = spec.architecture.architecture();
+        let weights = Weights::from_safetensors(&weights_bytes, &architecture.tensors(), &spec)?;
+        let transforms = if package.file_names().iter().any(|f| f == TRANSFORMS_FILE) {
+            let bytes = package.read_file(TRANSFORMS_FILE)?;
+            let json = std::str::from_utf8(&bytes).map_err(|e| Error::corrupt(TRANSFORMS_FILE, e.to_string()))?;
+            Some(FittedPipeline::from_json(json)?)
+        } else {
+            None
+        };
+        let predictor = Self::assemble(
+            package.name(),
+            spec,
+            &weights,
+            transforms,
+            package.input_signature().clone(),
+            package.output_signature().clone(),
+            config,
+        )?;
+        predictor.smoke_test(package)?;
+        Ok(predictor)
+    }
+
+    /// Builds a predictor from parts already in memory (a model just trained,
+    /// a test). An empty input signature means: the spec's features, as
+    /// non-null `Float64` columns (only without transforms).
+    pub fn from_parts(
+        name: &str,
+        spec: ModelSpec,
+        weights: &Weights,
+        transforms: Option<FittedPipeline>,
+        input_signature: Signature,
+        output_signature: Signature,
+        config: PredictorConfig,
+    ) -> Result<Predictor> {
+        spec.validate()?;
+        Self::assemble(
+            name,
+            spec,
+            weights,
+            transforms,
+            input_signature,
+            output_signature,
+            config,
+        )
+    }
+
+    fn assemble(
+        name: &str,
+        spec: ModelSpec,
+        weights: &Weights,
+        transforms: Option<FittedPipeline>,
+        input_signature: Signature,
+        output_signature: Signature,
+        config: PredictorConfig,
+    ) -> Result<Predictor> {
+        config.validation.validate()?;
+        let input_signature = if input_signature.fields.is_empty() {
+            if transforms.is_some() {
+                return Err(Error::invalid_input(
+                    "package",
+                    format!("model `{name}`"),
+                    "transforms but no input signature",
+                    "an input signature naming the columns the transforms read",
+                ));
+            }
+            Signature::new(
+                spec.features
+                    .iter()
+                    .map(|f| FieldSpec::new(f, arrow_schema::DataType::Float64, false))
+                    .collect(),
+            )?
+        } else {
+            input_signature
+        };
+        let device = ServeDevice::select(config.device);
+        let model = spec.architecture.architecture().build(weights, spec.output, &device)?;
+        let head = Head::new(&spec, model.output_width());
+        Ok(Predictor {
+            name: name.to_owned(),
+            input_schema: Arc::new(input_signature.to_arrow_schema()),
+            at_door: format!("model `{name}` input"),
+            at_answer: format!("model `{name}` output"),
+            spec,
+            model,
+            transforms,
+            input_signature,
+            output_signature,
+            head,
+            config,
+            device,
+            requests: AtomicU64::new(0),
+        })
+    }
+
+    fn smoke_test(&self, package: &dyn ModelPackage) -> Result<()> {
+        let files = package.file_names();
+        let has = |f: &str| files.iter().any(|n| n == f);
+        if !(has(INPUT_EXAMPLE_FILE) && has(EXPECTED_OUTPUT_FILE)) {
+            if self.config.require_example {
+                return Err(Error::NotFound {
+                    what: format!(
+                        "input example and expected output of package `{}` (required by the predictor config)",
+                        self.name
+                    ),
+                });
+            }
+            tracing::warn!(model = %self.name, "package has no input example: loaded without a smoke test");
+            return Ok(());
+        }
+        let parse = |file: &str| -> Result<Vec<serde_json::Value>> {
+            let bytes = package.read_file(file)?;
+            serde_json::from_slice(&bytes).map_err(|e| Error::serialization(file, e))
+        };
+        let input = rows_to_batch(&parse(INPUT_EXAMPLE_FILE)?, &self.input_signature, INPUT_EXAMPLE_FILE)?;
+        let answer = self.predict_inner(&input, false)?.batch;
+        compare(
+            &answer,
+            &parse(EXPECTED_OUTPUT_FILE)?,
+            self.config.smoke_tolerance,
+            &format!("package `{}`", self.name),
+        )
+    }
+
+    /// The model description.
+    pub fn spec(&self) -> &ModelSpec {
+        &self.spec
+    }
+
+    /// The input signature requests are checked against.
+    pub fn input_signature(&self) -> &Signature {
+        &self.input_signature
+    }
+
+    /// The device the model runs on.
+    pub fn device(&self) -> &ServeDevice {
+        &self.device
+    }
+
+    /// The model itself (for benchmarks against the bare forward pass).
+    pub fn model(&self) -> &dyn Model {
+        self.model.as_ref()
+    }
+
+    fn predict_inner(&self, batch: &RecordBatch, report: bool) -> Result<Prediction> {
+        let started = Instant::now();
+        let result = self.answer(batch);
+        if report {
+            self.report(batch, &result, started);
+        }
+        result
+    }
+
+    fn answer(&self, batch: &RecordBatch) -> Result<Prediction> {
+        let rows = batch.num_rows();
+        let max_rows = self.config.validation.max_reported_rows;
+        let admitted = admit(&self.input_signature, batch, &self.config.validation, &self.at_door)?;
+        let accepted = if admitted.rejected_rows.is_empty() {
+            admitted.batch
+        } else {
+            let mut keep = vec![true; rows];
+            admitted.rejected_rows.iter().for_each(|&r| keep[r] = false);
+            arrow_select::filter::filter_record_batch(&admitted.batch, &BooleanArray::from(keep)).map_err(|e| {
+                Error::Arrow {
+                    location: self.at_door.clone(),
+                    source: e,
+                }
+            })?
+        };
+        let values = self.run_pieces(&accepted)?;
+        let answered = accepted.num_rows();
+        self.head.check(
+            &values,
+            answered,
+            &self.output_signature,
+            self.config.validation.probability_tolerance,
+            max_rows,
+            &self.at_answer,
+        )?;
+        let mut columns = self.head.answer(values, answered);
+        if !admitted.rejected_rows.is_empty() {
+            columns = self.with_null_rows(columns, rows, &admitted.rejected_rows)?;
+        }
+        let batch = RecordBatch::try_new_with_options(
+            self.head.schema(),
+            columns,
+            &arrow_array::RecordBatchOptions::new().with_row_count(Some(rows)),
+        )
+        .map_err(|e| Error::Arrow {
+            location: self.at_answer.clone(),
+            source: e,
+        })?;
+        Ok(Prediction {
+            batch,
+            rejected_rows: admitted.rejected_rows,
+            rejected: admitted.rejected,
+            flagged: admitted.flagged,
+        })
+    }
+
+    /// Answers for all rows with nulls where rows were refused.
+    fn with_null_rows(&self, columns: Vec<ArrayRef>, rows: usize, rejected: &[usize]) -> Result<Vec<ArrayRef>> {
+        let mut next = 0u32;
+        let mut refused = rejected.iter().peekable();
+        let indices: UInt32Array = (0..rows)
+            .map(|r| {
+                if refused.peek() == Some(&&r) {
+                    refused.next();
+                    None
+                } else {
+                    next += 1;
+                    Some(next - 1)
+                }
+            })
+            .collect();
+        columns
+            .iter()
+            .map(|c| {
+                arrow_select::take::take(c.as_ref(), &indices, None).map_err(|e| Error::Arrow {
+                    location: self.at_answer.clone(),
+                    source: e,
+                })
+            })
+            .collect()
+    }
+
+    /// Transforms and runs the model over pieces of the batch, in parallel
+    /// when the batch is large enough; output-major values for all its rows.
+    fn run_pieces(&self, batch: &RecordBatch) -> Result<Vec<f32>> {
+        let rows = batch.num_rows();
+        let threads = self.config.threads.max(1);
+        let per_thread = rows.div_ceil(threads).max(self.config.min_rows_per_thread.max(1));
+        let piece = per_thread.min(self.config.max_rows_per_piece.max(1));
+        if rows <= piece || self.device.is_gpu() {
+            return self.run_piece(batch);
+        }
+        let starts: Vec<usize> = (0..rows).step_by(piece).collect();
+        let parts: Vec<Vec<f32>> = starts
+            .par_iter()
+            .map(|&start| self.run_piece(&batch.slice(start, piece.min(rows - start))))
+            .collect::<Result<_>>()?;
+        // Re-assemble output-major values: each output's rows, piece after piece.
+        let outputs = self.model.output_width();
+        let mut values = Vec::with_capacity(outputs * rows);
+        for k in 0..outputs {
+            for (part, &start) in parts.iter().zip(&starts) {
+                let n = piece.min(rows - start);
+                values.extend_from_slice(&part[k * n..(k + 1) * n]);
+            }
+        }
+        Ok(values)
+    }
+
+    fn run_piece(&self, batch: &RecordBatch) -> Result<Vec<f32>> {
+        let transformed;
+        let features_from = match &self.transforms {
+            Some(pipeline) => {
+                transformed = pipeline.transform(batch)?;
+                &transformed
+            }
+            None => batch,
+        };
+        let matrix = feature_matrix(
+            features_from,
+            &self.spec.features,
+            &self.at_door,
+            self.config.validation.max_reported_rows,
+        )?;
+        self.model.forward_columns(&matrix, batch.num_rows())
+    }
+
+    fn report(&self, batch: &RecordBatch, result: &Result<Prediction>, started: Instant) {
+        let Some(sink) = &self.config.sink else { return };
+        let seq = self.requests.fetch_add(1, Ordering::Relaxed);
+        let mut event = PredictionEvent::new(
+            &self.name,
+            self.config.version.unwrap_or(0),
+            format!("{}-{seq}", self.name),
+            mlops_core::time::now_ms(),
+        )
+        .with_latency_us(u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX))
+        .with_features(batch.clone());
+        if result.is_err() {
+            event = event.failed();
+        }
+        // The sink's contract is never to block or fail; a sink that panics
+        // anyway must not fail the request it reports.
+        if std::panic::catch_unwind(AssertUnwindSafe(|| sink.record(event))).is_err() {
+            tracing::warn!(model = %self.name, "prediction sink panicked; event dropped");
+        }
+    }
+}
+
+impl Predict for Predictor {
+    fn model_name(&self) -> &str {
+        &self.name
+    }
+
+    fn input_schema(&self) -> SchemaRef {
+        self.input_schema.clone()
+    }
+
+    fn output_schema(&self) -> SchemaRef {
+        self.head.schema()
+    }
+
+    fn predict_detailed(&self, batch: &RecordBatch) -> Result<Prediction> {
+        self.predict_inner(batch, true)
+    }
+}
