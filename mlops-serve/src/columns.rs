@@ -149,6 +149,9 @@ mod tests {
         let cols = output_columns(vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0], 3, 2);
         assert_eq!(cols[1].values().to_vec(), [4.0, 5.0, 6.0]);
         // Column 1 starts three floats after column 0 in the same allocation: no copy.
-        assert_eq!(cols[1].values().as_ptr() as usize - cols[0].values().as_ptr() as usize, 3 * 4);
+        assert_eq!(
+            cols[1].values().as_ptr() as usize - cols[0].values().as_ptr() as usize,
+            3 * 4
+        );
     }
 }

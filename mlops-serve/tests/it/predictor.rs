@@ -1,0 +1,491 @@
+//! The Predictor end to end: packages in, Arrow answers out, the door's policies.
+
+use std::sync::{Arc, Mutex};
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::Float32Type;
+use arrow_array::{Array, ArrayRef, Float32Array, Float64Array, Int32Array, Int64Array, RecordBatch, StringArray};
+use arrow_schema::DataType;
+use mlops_core::{
+    Error, FieldConstraints, FieldSpec, LabelValue, ModelPackage, NumericRange, PackageBuilder, PredictionEvent,
+    PredictionSink, RuleKind, Signature, TrustedKeys,
+};
+use mlops_data::{ImputeStrategy, OneHotConfig, TransformPipeline, TransformSpec, UnseenCategory};
+use mlops_serve::{MissingValuePolicy, Predict, Predictor, PredictorConfig, RulePolicy, ValidationConfig};
+
+use crate::support::{feature_batch, feature_names, float_signature, mlp_package, mlp_weights, safetensors};
+
+fn proba(batch: &RecordBatch, name: &str) -> Vec<f32> {
+    batch
+        .column_by_name(name)
+        .unwrap()
+        .as_primitive::<Float32Type>()
+        .values()
+        .to_vec()
+}
+
+#[test]
+fn a_classifier_answers_label_and_one_probability_per_class_in_row_order() {
+    let package = mlp_package(&[4, 16, 3], "softmax", Some(vec!["cat", "dog", "eel"]), 5);
+    let predictor = Predictor::from_package(&package, PredictorConfig::default()).unwrap();
+    let batch = feature_batch(4, 50, 9);
+    let answer = predictor.predict(&batch).unwrap();
+    let names: Vec<&str> = answer.schema_ref().fields().iter().map(|f| f.name().as_str()).collect();
+    assert_eq!(names, ["label", "proba_cat", "proba_dog", "proba_eel"]);
+    let (c, d, e) = (
+        proba(&answer, "proba_cat"),
+        proba(&answer, "proba_dog"),
+        proba(&answer, "proba_eel"),
+    );
+    let labels = answer.column(0).as_string::<i32>();
+    for row in 0..50 {
+        assert!((c[row] + d[row] + e[row] - 1.0).abs() < 1e-5);
+        let best = [("cat", c[row]), ("dog", d[row]), ("eel", e[row])]
+            .into_iter()
+            .max_by(|a, b| a.1.total_cmp(&b.1))
+            .unwrap();
+        assert_eq!(labels.value(row), best.0);
+        // Row order: each row alone gets the same answer as inside the batch.
+        let alone = predictor.predict(&batch.slice(row, 1)).unwrap();
+        assert_eq!(proba(&alone, "proba_dog")[0], d[row]);
+    }
+}
+
+#[test]
+fn a_regressor_answers_prediction_columns() {
+    let one = Predictor::from_package(
+        &mlp_package(&[3, 8, 1], "identity", None, 1),
+        PredictorConfig::default(),
+    )
+    .unwrap();
+    let answer = one.predict(&feature_batch(3, 4, 2)).unwrap();
+    assert_eq!(answer.schema_ref().field(0).name(), "prediction");
+    let two = Predictor::from_package(
+        &mlp_package(&[3, 8, 2], "identity", None, 1),
+        PredictorConfig::default(),
+    )
+    .unwrap();
+    let answer = two.predict(&feature_batch(3, 4, 2)).unwrap();
+    let names: Vec<&str> = answer.schema_ref().fields().iter().map(|f| f.name().as_str()).collect();
+    assert_eq!(names, ["prediction_0", "prediction_1"]);
+    let binary = Predictor::from_package(
+        &mlp_package(&[3, 8, 1], "sigmoid", Some(vec!["no", "yes"]), 1),
+        PredictorConfig::default(),
+    )
+    .unwrap();
+    let answer = binary.predict(&feature_batch(3, 6, 2)).unwrap();
+    let (no, yes) = (proba(&answer, "proba_no"), proba(&answer, "proba_yes"));
+    for row in 0..6 {
+        assert!((no[row] + yes[row] - 1.0).abs() < 1e-6);
+        assert_eq!(
+            answer.column(0).as_string::<i32>().value(row),
+            if yes[row] >= 0.5 { "yes" } else { "no" }
+        );
+    }
+}
+
+#[test]
+fn columns_match_by_name_in_any_order_extra_ones_ignored_and_ints_widen() {
+    let predictor = Predictor::from_package(
+        &mlp_package(&[3, 8, 1], "identity", None, 1),
+        PredictorConfig::default(),
+    )
+    .unwrap();
+    let batch = RecordBatch::try_from_iter([
+        ("f0", Arc::new(Float64Array::from(vec![1.0, -2.0])) as ArrayRef),
+        ("f1", Arc::new(Float64Array::from(vec![0.5, 3.0])) as ArrayRef),
+        ("f2", Arc::new(Float64Array::from(vec![2.0, 1.0])) as ArrayRef),
+    ])
+    .unwrap();
+    let expected = predictor.predict(&batch).unwrap();
+    let shuffled = RecordBatch::try_from_iter([
+        ("extra", Arc::new(StringArray::from(vec!["x", "y"])) as ArrayRef),
+        ("f2", Arc::new(Int32Array::from(vec![2, 1])) as ArrayRef),
+        ("f0", Arc::new(Int64Array::from(vec![1, -2])) as ArrayRef),
+        ("f1", Arc::new(Float32Array::from(vec![0.5, 3.0])) as ArrayRef),
+    ])
+    .unwrap();
+    assert_eq!(predictor.predict(&shuffled).unwrap(), expected);
+}
+
+fn rejected(result: mlops_core::Result<impl std::fmt::Debug>) -> Vec<mlops_core::RowViolation> {
+    match result {
+        Err(Error::Rejected { violations, .. }) => violations,
+        other => panic!("expected a rejection, got {other:?}"),
+    }
+}
+
+#[test]
+fn missing_columns_wrong_types_and_zero_columns_are_refused_by_name() {
+    let predictor = Predictor::from_package(
+        &mlp_package(&[3, 8, 1], "identity", None, 1),
+        PredictorConfig::default(),
+    )
+    .unwrap();
+    let batch = feature_batch(3, 4, 2);
+    let v = rejected(predictor.predict(&batch.project(&[0, 2]).unwrap()));
+    assert_eq!((v[0].column.as_str(), v[0].rule), ("f1", RuleKind::MissingColumn));
+    let strings = RecordBatch::try_from_iter([
+        ("f0", Arc::new(StringArray::from(vec!["1.0"])) as ArrayRef),
+        ("f1", Arc::new(Float64Array::from(vec![1.0])) as ArrayRef),
+        ("f2", Arc::new(Float64Array::from(vec![1.0])) as ArrayRef),
+    ])
+    .unwrap();
+    let v = rejected(predictor.predict(&strings));
+    assert_eq!((v[0].column.as_str(), v[0].rule), ("f0", RuleKind::Type));
+    let e = predictor.predict(&strings).unwrap_err().to_string();
+    assert!(e.contains("`f0`") && e.contains("Utf8"), "{e}");
+    let no_columns = RecordBatch::try_new_with_options(
+        Arc::new(arrow_schema::Schema::empty()),
+        vec![],
+        &arrow_array::RecordBatchOptions::new().with_row_count(Some(3)),
+    )
+    .unwrap();
+    assert_eq!(rejected(predictor.predict(&no_columns)).len(), 3);
+    // A float where the signature declares an integer is refused, not truncated.
+    let int_sig = Signature::new(vec![FieldSpec::new("n", DataType::Int64, false)]).unwrap();
+    let package = PackageBuilder::new("ints")
+        .weights(safetensors(&[("0.weight".into(), vec![1, 1], vec![2.0]), ("0.bias".into(), vec![1], vec![0.0])]))
+        .model_config(serde_json::json!({"architecture": "linear", "inputs": 1, "outputs": 1, "output": "identity", "features": ["n"]}))
+        .input_signature(int_sig)
+        .build()
+        .unwrap();
+    let ints = Predictor::from_package(&package, PredictorConfig::default()).unwrap();
+    let floats = RecordBatch::try_from_iter([("n", Arc::new(Float64Array::from(vec![1.5])) as ArrayRef)]).unwrap();
+    assert_eq!(rejected(ints.predict(&floats))[0].rule, RuleKind::Type);
+    let answer = ints
+        .predict(&RecordBatch::try_from_iter([("n", Arc::new(Int32Array::from(vec![21])) as ArrayRef)]).unwrap())
+        .unwrap();
+    assert_eq!(proba(&answer, "prediction"), [42.0]);
+}
+
+#[test]
+fn an_empty_batch_gets_an_empty_answer_with_the_output_schema() {
+    let predictor =
+        Predictor::from_package(&mlp_package(&[3, 8, 2], "softmax", None, 1), PredictorConfig::default()).unwrap();
+    let answer = predictor.predict(&feature_batch(3, 0, 2)).unwrap();
+    assert_eq!(answer.num_rows(), 0);
+    assert_eq!(answer.schema(), predictor.output_schema());
+}
+
+fn batch_with_gaps() -> RecordBatch {
+    RecordBatch::try_from_iter([
+        (
+            "f0",
+            Arc::new(Float64Array::from(vec![Some(1.0), None, Some(0.5), Some(2.0)])) as ArrayRef,
+        ),
+        (
+            "f1",
+            Arc::new(Float64Array::from(vec![1.0, 2.0, f64::NAN, 0.0])) as ArrayRef,
+        ),
+        (
+            "f2",
+            Arc::new(Float64Array::from(vec![0.0, 1.0, 2.0, f64::INFINITY])) as ArrayRef,
+        ),
+    ])
+    .unwrap()
+}
+
+#[test]
+fn nulls_nan_and_infinities_follow_the_missing_value_policy() {
+    let package = mlp_package(&[3, 8, 1], "identity", None, 1);
+    let with = |policy| {
+        let config =
+            PredictorConfig::default().with_validation(ValidationConfig::default().with_missing_values(policy));
+        Predictor::from_package(&package, config).unwrap()
+    };
+    // Reject the batch: every broken rule is listed.
+    let v = rejected(with(MissingValuePolicy::RejectBatch).predict(&batch_with_gaps()));
+    let rules: Vec<(&str, RuleKind, Vec<usize>)> =
+        v.iter().map(|v| (v.column.as_str(), v.rule, v.rows.clone())).collect();
+    assert_eq!(
+        rules,
+        [
+            ("f0", RuleKind::Nullability, vec![1]),
+            ("f1", RuleKind::NonFinite, vec![2]),
+            ("f2", RuleKind::NonFinite, vec![3])
+        ]
+    );
+    // Reject the rows: the others are answered, the refused ones are null.
+    let p = with(MissingValuePolicy::RejectRows)
+        .predict_detailed(&batch_with_gaps())
+        .unwrap();
+    assert_eq!(p.rejected_rows, [1, 2, 3]);
+    let col = p.batch.column(0);
+    assert!(col.is_valid(0) && col.is_null(1) && col.is_null(2) && col.is_null(3));
+    let alone = with(MissingValuePolicy::RejectRows)
+        .predict(&batch_with_gaps().slice(0, 1))
+        .unwrap();
+    assert_eq!(
+        proba(&alone, "prediction")[0],
+        col.as_primitive::<Float32Type>().value(0)
+    );
+    // Impute without a transform that imputes: the null cannot reach the model.
+    let v = rejected(with(MissingValuePolicy::Impute).predict(&batch_with_gaps()));
+    assert_eq!((v[0].column.as_str(), v[0].rule), ("f0", RuleKind::Nullability));
+}
+
+#[test]
+fn transforms_run_before_the_model_and_impute_what_the_policy_lets_through() {
+    let train = RecordBatch::try_from_iter([
+        (
+            "age",
+            Arc::new(Float64Array::from(vec![Some(20.0), Some(30.0), None, Some(40.0)])) as ArrayRef,
+        ),
+        (
+            "city",
+            Arc::new(StringArray::from(vec!["rome", "oslo", "rome", "oslo"])) as ArrayRef,
+        ),
+    ])
+    .unwrap();
+    let pipeline = TransformPipeline::new()
+        .step("age", TransformSpec::impute(ImputeStrategy::Median))
+        .step("age", TransformSpec::standardize())
+        .step(
+            "city",
+            TransformSpec::one_hot(OneHotConfig::default().with_unseen(UnseenCategory::Ignore)),
+        )
+        .fit_batch(&train)
+        .unwrap();
+    let features = ["age", "city=oslo", "city=rome"];
+    // y = age_z + 10·oslo + 100·rome: the answer shows which transforms ran.
+    let signature = Signature::new(vec![
+        FieldSpec::new("age", DataType::Float64, true)
+            .with_constraints(FieldConstraints::none().with_range(NumericRange::new(18.0, 65.0).unwrap())),
+        FieldSpec::new("city", DataType::Utf8, false)
+            .with_constraints(FieldConstraints::none().with_allowed_values(["oslo", "rome"])),
+    ])
+    .unwrap();
+    let package = PackageBuilder::new("with-transforms")
+        .weights(safetensors(&[("0.weight".into(), vec![1, 3], vec![1.0, 10.0, 100.0]), ("0.bias".into(), vec![1], vec![0.0])]))
+        .model_config(serde_json::json!({"architecture": "linear", "inputs": 3, "outputs": 1, "output": "identity", "features": features}))
+        .transforms_json(pipeline.to_json().unwrap().into_bytes())
+        .input_signature(signature)
+        .build()
+        .unwrap();
+    let request = RecordBatch::try_from_iter([
+        (
+            "city",
+            Arc::new(StringArray::from(vec!["oslo", "paris", "rome"])) as ArrayRef,
+        ),
+        (
+            "age",
+            Arc::new(Float64Array::from(vec![None, Some(30.0), Some(90.0)])) as ArrayRef,
+        ),
+    ])
+    .unwrap();
+    let predictor = Predictor::from_package(&package, PredictorConfig::default()).unwrap();
+    let p = predictor.predict_detailed(&request).unwrap();
+    let y = proba(&p.batch, "prediction");
+    let z = |age: f64| ((age - 30.0) / 50f64.sqrt()) as f32;
+    assert!(
+        (y[0] - (z(30.0) + 10.0)).abs() < 1e-5,
+        "null age imputed with the median: {}",
+        y[0]
+    );
+    assert!((y[1] - z(30.0)).abs() < 1e-5, "unseen city is all zeros: {}", y[1]);
+    assert!((y[2] - (z(90.0) + 100.0)).abs() < 1e-4);
+    // Age 90 and city "paris" break inferred rules: flagged by default, answered anyway.
+    let flagged: Vec<(&str, RuleKind, Vec<usize>)> = p
+        .flagged
+        .iter()
+        .map(|v| (v.column.as_str(), v.rule, v.rows.clone()))
+        .collect();
+    assert_eq!(
+        flagged,
+        [("age", RuleKind::Range, vec![2]), ("city", RuleKind::Category, vec![1])]
+    );
+    assert_eq!(p.flagged[1].example.as_deref(), Some("\"paris\""));
+    // The same rules can refuse those rows instead.
+    let strict = PredictorConfig::default().with_validation(
+        ValidationConfig::default()
+            .with_out_of_range(RulePolicy::RejectRows)
+            .with_unseen_category(RulePolicy::RejectRows),
+    );
+    let p = Predictor::from_package(&package, strict)
+        .unwrap()
+        .predict_detailed(&request)
+        .unwrap();
+    assert_eq!(p.rejected_rows, [1, 2]);
+    assert!(p.batch.column(0).is_valid(0) && p.batch.column(0).null_count() == 2);
+    let batch_level = PredictorConfig::default()
+        .with_validation(ValidationConfig::default().with_unseen_category(RulePolicy::RejectBatch));
+    let v = rejected(
+        Predictor::from_package(&package, batch_level)
+            .unwrap()
+            .predict(&request),
+    );
+    assert_eq!((v[0].column.as_str(), v[0].rule), ("city", RuleKind::Category));
+}
+
+#[test]
+fn answers_that_are_not_finite_are_errors_never_silent() {
+    let weights = vec![
+        ("0.weight".to_owned(), vec![2, 2], vec![1.0, 0.0, 0.0, 1.0]),
+        ("0.bias".to_owned(), vec![2], vec![f32::NAN, 0.0]),
+    ];
+    let package = PackageBuilder::new("nan")
+        .weights(safetensors(&weights))
+        .model_config(serde_json::json!({"architecture": "linear", "inputs": 2, "outputs": 2, "output": "identity", "features": ["f0", "f1"]}))
+        .build()
+        .unwrap();
+    let predictor = Predictor::from_package(&package, PredictorConfig::default()).unwrap();
+    let v = rejected(predictor.predict(&feature_batch(2, 3, 1)));
+    assert_eq!(
+        (v[0].column.as_str(), v[0].rule, v[0].count),
+        ("prediction_0", RuleKind::NonFinite, 3)
+    );
+}
+
+#[test]
+fn large_batches_are_cut_into_pieces_with_the_same_answer() {
+    let package = mlp_package(&[6, 32, 3], "softmax", None, 4);
+    let batch = feature_batch(6, 20_011, 8);
+    let whole = Predictor::from_package(
+        &package,
+        PredictorConfig::default()
+            .with_threads(1)
+            .with_max_rows_per_piece(1 << 20),
+    )
+    .unwrap();
+    let pieces = Predictor::from_package(
+        &package,
+        PredictorConfig::default()
+            .with_threads(4)
+            .with_min_rows_per_thread(10)
+            .with_max_rows_per_piece(997),
+    )
+    .unwrap();
+    assert_eq!(whole.predict(&batch).unwrap(), pieces.predict(&batch).unwrap());
+}
+
+#[derive(Debug, Default)]
+struct Recorder(Mutex<Vec<PredictionEvent>>);
+
+impl PredictionSink for Recorder {
+    fn record(&self, event: PredictionEvent) {
+        self.0.lock().unwrap().push(event);
+    }
+    fn record_label(&self, _: &str, _: &str, _: i64, _: LabelValue) {}
+}
+
+#[derive(Debug)]
+struct Panicking;
+
+impl PredictionSink for Panicking {
+    fn record(&self, _: PredictionEvent) {
+        panic!("a broken monitor");
+    }
+    fn record_label(&self, _: &str, _: &str, _: i64, _: LabelValue) {}
+}
+
+#[test]
+fn every_prediction_reports_an_event_and_a_broken_sink_fails_nothing() {
+    let package = mlp_package(&[3, 8, 1], "identity", None, 1);
+    let recorder = Arc::new(Recorder::default());
+    let config = PredictorConfig::default().with_sink(recorder.clone()).with_version(7);
+    let predictor = Predictor::from_package(&package, config).unwrap();
+    predictor.predict(&feature_batch(3, 5, 1)).unwrap();
+    assert!(predictor.predict(&feature_batch(2, 5, 1)).is_err());
+    let events = recorder.0.lock().unwrap();
+    assert_eq!(events.len(), 2);
+    assert_eq!(
+        (events[0].model.as_str(), events[0].version, events[0].ok),
+        ("test-model", 7, true)
+    );
+    assert_eq!(events[0].features.as_ref().map(RecordBatch::num_rows), Some(5));
+    assert!(!events[1].ok);
+    let broken = Predictor::from_package(&package, PredictorConfig::default().with_sink(Arc::new(Panicking))).unwrap();
+    assert_eq!(broken.predict(&feature_batch(3, 2, 1)).unwrap().num_rows(), 2);
+}
+
+fn with_example(expected: impl FnOnce(&RecordBatch) -> Vec<serde_json::Value>) -> mlops_core::Package {
+    let layers = [3, 8, 2];
+    let features = feature_names(3);
+    let rows = serde_json::json!([{"f0": 0.5, "f1": -1.0, "f2": 2.0}, {"f0": 1, "f1": 0.0, "f2": -0.25}]);
+    let config = serde_json::json!({"architecture": "mlp", "layers": layers, "activation": "tanh", "output": "softmax",
+        "features": features, "classes": ["a", "b"]});
+    let base = PackageBuilder::new("smoke")
+        .weights(safetensors(&mlp_weights(&layers, 3)))
+        .model_config(config.clone())
+        .input_signature(float_signature(&features))
+        .build()
+        .unwrap();
+    let answer = Predictor::from_package(&base, PredictorConfig::default())
+        .unwrap()
+        .predict(&mlops_serve::rows_to_batch(rows.as_array().unwrap(), &float_signature(&features), "t").unwrap())
+        .unwrap();
+    PackageBuilder::new("smoke")
+        .weights(safetensors(&mlp_weights(&layers, 3)))
+        .model_config(config)
+        .input_signature(float_signature(&features))
+        .example(
+            serde_json::to_vec(&rows).unwrap(),
+            serde_json::to_vec(&expected(&answer)).unwrap(),
+        )
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn the_smoke_test_accepts_the_recorded_answer_and_says_by_how_much_another_differs() {
+    let good = with_example(|answer| mlops_serve::batch_to_rows(answer));
+    assert!(Predictor::from_package(&good, PredictorConfig::default().with_required_example(true)).is_ok());
+    let off = with_example(|answer| {
+        let mut rows = mlops_serve::batch_to_rows(answer);
+        let p = rows[1]["proba_b"].as_f64().unwrap();
+        rows[1]["proba_b"] = serde_json::json!(p + 0.01);
+        rows
+    });
+    match Predictor::from_package(&off, PredictorConfig::default()) {
+        Err(Error::SmokeTestFailed {
+            row,
+            column,
+            difference,
+            ..
+        }) => {
+            assert_eq!((row, column.as_str()), (1, "proba_b"));
+            assert!((difference - 0.01).abs() < 1e-6, "{difference}");
+        }
+        other => panic!("{other:?}"),
+    }
+    let relabelled = with_example(|answer| {
+        let mut rows = mlops_serve::batch_to_rows(answer);
+        let flipped = if rows[0]["label"] == "a" { "b" } else { "a" };
+        rows[0]["label"] = serde_json::json!(flipped);
+        rows
+    });
+    assert!(matches!(
+        Predictor::from_package(&relabelled, PredictorConfig::default()),
+        Err(Error::SmokeTestFailed { .. })
+    ));
+    let bare = mlp_package(&[3, 8, 1], "identity", None, 1);
+    let e = Predictor::from_package(&bare, PredictorConfig::default().with_required_example(true)).unwrap_err();
+    assert!(matches!(e, Error::NotFound { .. }), "{e}");
+}
+
+#[test]
+fn altered_files_and_untrusted_packages_are_refused() {
+    let package = with_example(|answer| mlops_serve::batch_to_rows(answer));
+    let mut files: std::collections::BTreeMap<String, bytes::Bytes> = package
+        .file_names()
+        .into_iter()
+        .map(|n| (n.clone(), package.read_file(&n).unwrap()))
+        .collect();
+    let mut weights = files["weights.safetensors"].to_vec();
+    let last = weights.len() - 1;
+    weights[last] ^= 1;
+    files.insert("weights.safetensors".into(), weights.into());
+    let e = mlops_core::Package::from_parts(package.manifest_bytes(), files, None).unwrap_err();
+    assert!(
+        matches!(e, Error::DigestMismatch { .. }) && e.to_string().contains("weights.safetensors"),
+        "{e}"
+    );
+    let signer = mlops_core::PackageSigner::from_secret([7; 32]);
+    let keys = TrustedKeys::new().with_key(&signer.key_id()).unwrap();
+    let e = Predictor::from_package(&package, PredictorConfig::default().with_trusted_keys(keys.clone())).unwrap_err();
+    assert!(matches!(e, Error::SignatureRejected { .. }), "{e}");
+    let mut signed = package.clone();
+    signed.sign(&signer);
+    assert!(Predictor::from_package(&signed, PredictorConfig::default().with_trusted_keys(keys)).is_ok());
+}
