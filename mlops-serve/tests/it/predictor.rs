@@ -429,7 +429,7 @@ fn with_example(expected: impl FnOnce(&RecordBatch) -> Vec<serde_json::Value>) -
 
 #[test]
 fn the_smoke_test_accepts_the_recorded_answer_and_says_by_how_much_another_differs() {
-    let good = with_example(|answer| mlops_serve::batch_to_rows(answer));
+    let good = with_example(mlops_serve::batch_to_rows);
     assert!(Predictor::from_package(&good, PredictorConfig::default().with_required_example(true)).is_ok());
     let off = with_example(|answer| {
         let mut rows = mlops_serve::batch_to_rows(answer);
@@ -466,7 +466,7 @@ fn the_smoke_test_accepts_the_recorded_answer_and_says_by_how_much_another_diffe
 
 #[test]
 fn altered_files_and_untrusted_packages_are_refused() {
-    let package = with_example(|answer| mlops_serve::batch_to_rows(answer));
+    let package = with_example(mlops_serve::batch_to_rows);
     let mut files: std::collections::BTreeMap<String, bytes::Bytes> = package
         .file_names()
         .into_iter()
