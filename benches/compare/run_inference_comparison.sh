@@ -1,0 +1,181 @@
+#!/usr/bin/env bash
+# Inference comparison: one MLP (64 -> 256 -> 256 -> 1, relu, float32) run by
+# onnxruntime, scikit-learn and PyTorch (CPU), and by ours once its benchmark
+# binary exists, on the same safetensors weights and the same input batch.
+#
+#   benches/compare/run_inference_comparison.sh             # from any directory
+#   TORCH=0 benches/compare/run_inference_comparison.sh     # without PyTorch
+#
+# Steps: (a) create the venvs if missing (.venv-serve: scikit-learn,
+# onnxruntime, onnx; .venv-serve-torch: PyTorch), (b) generate the model and
+# input into bench-data/inference/ (peer_inference.py gen: weights.safetensors,
+# architecture.json, input.npy / input.f32, reference.npy), (c) run ours if its
+# binary is there, (d) run each Python peer at each thread count, (e) check that
+# all outputs agree (max abs diff < 1e-4 between any two, and with the numpy
+# float64 reference) and print a table.
+#
+# stdout: one JSON line per (peer, threads), also kept in
+# bench-data/inference/results.jsonl:
+#   {"peer": "onnxruntime", "version": "1.32.0", "threads": 2, "batch": 1024,
+#    "rows_per_s": ..., "p50_us": ..., "p99_us": ..., ...}
+# rows_per_s is 1024 / the median time of one batch-1024 call (calls repeated for
+# BENCH_SECONDS after a 0.5 s warm-up); p50_us / p99_us are the latency of one
+# batch-1 call over LATENCY_ITERS calls. Logs and the table go to stderr.
+#
+# Environment knobs:
+#   SEED=0                  seed of the weights and the input
+#   PEERS="onnxruntime sklearn torch"
+#   THREADS="1 2"           thread counts (ORT intra-op threads, BLAS threads, torch threads)
+#   BENCH_SECONDS=2         timed batch calls per (peer, threads)
+#   LATENCY_ITERS=20000     batch-1 calls per (peer, threads)
+#   TORCH=1                 0 = skip PyTorch (PyPI's Linux x86_64 wheel is the CUDA
+#                           build: about 4 GB of downloads, 5.4 GB installed)
+#   PYTHON=python3          interpreter used to create the venvs
+#   OURS_BIN=...            our benchmark binary (default target/release/examples/bench_inference)
+#
+# Timings are only meaningful on a quiet machine: with 2 shared cores the
+# 2-thread figures mostly measure contention.
+set -euo pipefail
+
+SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO_ROOT=$(cd "$SCRIPT_DIR/../.." && pwd)
+cd "$REPO_ROOT"
+
+SEED=${SEED:-0}
+PEERS=${PEERS-"onnxruntime sklearn torch"}
+THREADS=${THREADS:-"1 2"}
+BENCH_SECONDS=${BENCH_SECONDS:-2}
+LATENCY_ITERS=${LATENCY_ITERS:-20000}
+TORCH=${TORCH:-1}
+PYTHON=${PYTHON:-python3}
+
+DATA_DIR=bench-data/inference
+RESULTS=$DATA_DIR/results.jsonl
+VENV=$REPO_ROOT/.venv-serve
+TORCH_VENV=$REPO_ROOT/.venv-serve-torch
+OURS=${OURS_BIN:-$REPO_ROOT/target/release/examples/bench_inference}
+
+# Pinned peer versions (PyPI).
+SKLEARN_VERSION=1.9.1
+NUMPY_VERSION=2.4.6
+SCIPY_VERSION=1.17.1
+THREADPOOLCTL_VERSION=3.8.0
+ONNX_VERSION=1.23.2
+ORT_VERSION=1.32.0
+TORCH_VERSION=2.15.0
+
+log() { printf '[inference-compare] %s\n' "$*" >&2; }
+
+# ---------------------------------------------------------------- (a) venvs
+ensure_venv() {
+    local dir=$1 check=$2
+    shift 2
+    if [[ -x $dir/bin/python ]] && "$dir/bin/python" -c "$check" >/dev/null 2>&1; then
+        return 0
+    fi
+    log "creating $dir ($*)"
+    "$PYTHON" -m venv "$dir" || return 1
+    "$dir/bin/python" -m pip install -q --upgrade pip || return 1
+    "$dir/bin/python" -m pip install -q "$@" || return 1
+    "$dir/bin/python" -c "$check"
+}
+ensure_venv "$VENV" \
+    "import numpy, onnx, onnxruntime, sklearn, threadpoolctl
+assert (sklearn.__version__, numpy.__version__, onnx.__version__, onnxruntime.__version__) == \
+    ('$SKLEARN_VERSION', '$NUMPY_VERSION', '$ONNX_VERSION', '$ORT_VERSION')" \
+    "scikit-learn==$SKLEARN_VERSION" "numpy==$NUMPY_VERSION" "scipy==$SCIPY_VERSION" \
+    "threadpoolctl==$THREADPOOLCTL_VERSION" "onnx==$ONNX_VERSION" "onnxruntime==$ORT_VERSION"
+
+TORCH_PEER=0
+if [[ " $PEERS " == *" torch "* ]]; then
+    if [[ $TORCH != 1 ]]; then
+        log "torch: skipped (TORCH=$TORCH)"
+    else
+        log "torch: PyPI's torch==$TORCH_VERSION for Linux x86_64 is the CUDA build; the first run downloads ~4 GB (TORCH=0 skips it)"
+        if ensure_venv "$TORCH_VENV" \
+            "import numpy, torch; assert torch.__version__.split('+')[0] == '$TORCH_VERSION', torch.__version__" \
+            "torch==$TORCH_VERSION" "numpy==$NUMPY_VERSION"; then
+            TORCH_PEER=1
+        else
+            log "torch: skipped (torch==$TORCH_VERSION did not install or import from PyPI; see the pip output above)"
+        fi
+    fi
+fi
+
+# ---------------------------------------------------------------- (b) model + input
+mkdir -p "$DATA_DIR"
+rm -rf "$DATA_DIR/outputs"
+: >"$RESULTS"
+"$VENV/bin/python" "$SCRIPT_DIR/peer_inference.py" gen "$DATA_DIR" --seed "$SEED"
+log "host: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), load average $(cut -d' ' -f1-3 /proc/loadavg)"
+
+# ---------------------------------------------------------------- (c) ours (Rust)
+# Our side is a release binary that loads $DATA_DIR/weights.safetensors and
+# architecture.json with mlops-serve (Candle), reads the batch from
+# $DATA_DIR/input.f32, times the same calls as peer_inference.py, prints the same
+# JSON lines with "peer": "mlops-serve", and writes its batch output as raw
+# float32 to $DATA_DIR/outputs/ours_t<threads>.f32 for step (e). That binary is
+# not in the repository yet, so this step reports that it skipped ours while
+# $OURS is absent; once the example exists, build it
+# (cargo build --release --example bench_inference) before running this script,
+# or set OURS_BIN to its path, and it is run and cross-checked with the peers.
+run_ours() {
+    if [[ ! -x $OURS ]]; then
+        log "ours: skipped ($OURS not found: the Rust inference benchmark is not built); running the peers only"
+        return 0
+    fi
+    local t
+    for t in $THREADS; do
+        log "running ours (threads=$t)"
+        "$OURS" "$DATA_DIR" --threads "$t" --seconds "$BENCH_SECONDS" --latency-iters "$LATENCY_ITERS" \
+            --outputs "$DATA_DIR/outputs/ours_t$t.f32" | tee -a "$RESULTS"
+    done
+}
+run_ours
+
+# ---------------------------------------------------------------- (d) Python peers
+THREAD_LIST=$(echo "$THREADS" | tr ' ' ',')
+run_peer() {
+    local py=$1 peer=$2
+    log "running $peer (threads $THREAD_LIST, ${BENCH_SECONDS} s of batch calls and $LATENCY_ITERS batch-1 calls each)"
+    "$py" "$SCRIPT_DIR/peer_inference.py" run "$DATA_DIR" --peers "$peer" --threads "$THREAD_LIST" \
+        --seconds "$BENCH_SECONDS" --latency-iters "$LATENCY_ITERS" | tee -a "$RESULTS"
+}
+for peer in $PEERS; do
+    case $peer in
+        onnxruntime | sklearn) run_peer "$VENV/bin/python" "$peer" ;;
+        torch) if [[ $TORCH_PEER == 1 ]]; then run_peer "$TORCH_VENV/bin/python" torch; fi ;;
+        *) log "error: unknown peer '$peer'"; exit 1 ;;
+    esac
+done
+
+# ---------------------------------------------------------------- (e) cross-check + table
+"$VENV/bin/python" - "$DATA_DIR" "$RESULTS" <<'PY' >&2
+import glob
+import json
+import os
+import sys
+
+import numpy as np
+
+data_dir, results = sys.argv[1:3]
+ref = np.load(os.path.join(data_dir, "reference.npy"))
+outs = {os.path.basename(p)[:-4]: np.fromfile(p, dtype="<f4").reshape(ref.shape).astype(np.float64)
+        for p in sorted(glob.glob(os.path.join(data_dir, "outputs", "*.f32")))}
+if not outs:
+    sys.exit("error: no outputs to compare")
+worst = max(float(np.abs(a - b).max()) for a in outs.values() for b in outs.values())
+vs_ref = max(float(np.abs(a - ref).max()) for a in outs.values())
+print(f"\noutputs of {len(outs)} runs ({', '.join(outs)}) on {ref.shape[0]} rows: "
+      f"max abs diff between runs {worst:.2e}, vs numpy float64 reference {vs_ref:.2e}")
+if worst >= 1e-4 or vs_ref >= 1e-4:
+    sys.exit("error: the runs do not compute the same model (max abs diff >= 1e-4)")
+rows = [json.loads(line) for line in open(results) if line.strip()]
+hdr = f"{'peer':<14}{'version':<16}{'threads':>8}{'M rows/s':>10}{'p50 us':>10}{'p99 us':>10}"
+print(hdr)
+print("-" * len(hdr))
+for r in rows:
+    print(f"{r['peer']:<14}{r.get('version', ''):<16}{r['threads']:>8}{r['rows_per_s'] / 1e6:>10.3f}"
+          f"{r['p50_us']:>10.1f}{r['p99_us']:>10.1f}")
+print(f"(batch {rows[0]['batch']} for M rows/s; batch 1 for the latencies; results in {results})")
+PY
