@@ -4,4 +4,5 @@
 mod support;
 
 mod models;
+mod fixtures;
 mod predictor;
