@@ -50,7 +50,12 @@ fn load(dir: &Path) -> Case {
     let columns: Vec<(String, ArrayRef)> = names
         .iter()
         .enumerate()
-        .map(|(j, n)| (n.clone(), Arc::new(Float64Array::from(rows.iter().map(|r| r[j]).collect::<Vec<_>>())) as ArrayRef))
+        .map(|(j, n)| {
+            (
+                n.clone(),
+                Arc::new(Float64Array::from(rows.iter().map(|r| r[j]).collect::<Vec<_>>())) as ArrayRef,
+            )
+        })
         .collect();
     let expected = json(&dir.join("expected.json"));
     Case {
@@ -70,7 +75,11 @@ impl Case {
         let want = self.outputs[row][k];
         let allowed = self.abs + self.rel * want.abs();
         let diff = (f64::from(got) - want).abs();
-        assert!(diff <= allowed, "{} ({kernel}): row {row} output {k}: {got} vs {want} (difference {diff:e} > {allowed:e})", self.name);
+        assert!(
+            diff <= allowed,
+            "{} ({kernel}): row {row} output {k}: {got} vs {want} (difference {diff:e} > {allowed:e})",
+            self.name
+        );
     }
 }
 
@@ -80,7 +89,11 @@ fn every_fixture_case_is_reproduced_by_the_predictor_and_the_candle_kernel() {
     assert!(cases.len() >= 13, "fixture cases missing: {cases:?}");
     for dir in cases {
         let case = load(&dir);
-        assert!(case.abs <= 1e-5 && case.rel <= 1e-5, "{}: tolerance looser than the contract", case.name);
+        assert!(
+            case.abs <= 1e-5 && case.rel <= 1e-5,
+            "{}: tolerance looser than the contract",
+            case.name
+        );
         let predictor = Predictor::from_parts(
             &case.name,
             case.spec.clone(),
@@ -110,9 +123,22 @@ fn every_fixture_case_is_reproduced_by_the_predictor_and_the_candle_kernel() {
             (0..rows).for_each(|row| assert_eq!(got.value(row), labels[row], "{} row {row}", case.name));
         }
         // The Candle kernel (the CUDA path's code) agrees with the fixtures too.
-        let candle = CandleDense::new(&case.spec.architecture.dense_stack(case.spec.output), &case.weights, &candle_core::Device::Cpu).unwrap();
+        let candle = CandleDense::new(
+            &case.spec.architecture.dense_stack(case.spec.output),
+            &case.weights,
+            &candle_core::Device::Cpu,
+        )
+        .unwrap();
         let features: Vec<f32> = (0..case.batch.num_columns())
-            .flat_map(|j| case.batch.column(j).as_primitive::<arrow_array::types::Float64Type>().values().iter().map(|&v| v as f32).collect::<Vec<_>>())
+            .flat_map(|j| {
+                case.batch
+                    .column(j)
+                    .as_primitive::<arrow_array::types::Float64Type>()
+                    .values()
+                    .iter()
+                    .map(|&v| v as f32)
+                    .collect::<Vec<_>>()
+            })
             .collect();
         let out = candle.forward_columns(&features, rows).unwrap();
         for k in 0..case.outputs[0].len() {

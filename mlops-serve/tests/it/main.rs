@@ -3,6 +3,7 @@
 
 mod support;
 
-mod models;
 mod fixtures;
+mod fuzz;
+mod models;
 mod predictor;
