@@ -36,8 +36,14 @@ pub fn rows_to_batch(rows: &[serde_json::Value], signature: &Signature, location
                     .enumerate()
                     .map(|(i, v)| match v {
                         serde_json::Value::Null => Ok(None),
+                        // JSON writers often print integers as `45.0`: an integral float is accepted.
                         v => v
                             .as_i64()
+                            .or_else(|| {
+                                v.as_f64()
+                                    .filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15)
+                                    .map(|f| f as i64)
+                            })
                             .map(Some)
                             .ok_or_else(|| bad(&field.name, i, format!("{v} is not an integer"))),
                     })

@@ -27,6 +27,7 @@ mod head;
 pub mod model;
 mod predictor;
 mod predictor_config;
+pub mod train;
 mod validate_config;
 
 pub use device::{DeviceRequest, ServeDevice};
