@@ -1,18 +1,76 @@
 //! # mlops-serve: in-process model serving over Arrow
 //!
-//! The serving runtime is being built (issue 10): this release holds the
-//! [`Predict`] contract that every serving mode is written against.
+//! A model package in, a [`Predictor`] out: Arrow batches in, Arrow batches
+//! out, on the CPU (or a CUDA GPU behind the `cuda` feature), with the
+//! package's transforms, validation at the door and checks on every answer.
 //!
 //! ```
 //! use std::sync::Arc;
-//! use arrow_array::{Float32Array, RecordBatch};
-//! use mlops_serve::Prediction;
+//! use arrow_array::cast::AsArray;
+//! use arrow_array::{Float64Array, RecordBatch};
+//! use mlops_core::PackageBuilder;
+//! use mlops_serve::{Predict, Predictor, PredictorConfig};
 //!
-//! let batch = RecordBatch::try_from_iter([("prediction", Arc::new(Float32Array::from(vec![0.5, 1.5])) as _)])?;
-//! let answer = Prediction::clean(batch);
-//! assert_eq!(answer.slice(1, 1).batch.num_rows(), 1);
+//! // A package as a training job (or `import_model`) writes it: safetensors
+//! // weights in PyTorch `nn.Sequential` naming and the model spec.
+//! let weights = mlops_core::weights::encode_f32(&[
+//!     ("0.weight", &[2, 2], &[1.0, 0.0, 0.0, 1.0]),
+//!     ("0.bias", &[2], &[0.0, 0.0]),
+//!     ("2.weight", &[2, 2], &[2.0, -2.0, -2.0, 2.0]),
+//!     ("2.bias", &[2], &[0.0, 0.0]),
+//! ])?;
+//! let package = PackageBuilder::new("churn")
+//!     .weights(weights)
+//!     .model_config(serde_json::json!({
+//!         "architecture": "mlp", "layers": [2, 2, 2], "activation": "relu",
+//!         "output": "softmax", "features": ["tenure", "spend"], "classes": ["stays", "leaves"]
+//!     }))
+//!     .build()?;
+//!
+//! let predictor = Predictor::from_package(&package, PredictorConfig::default())?;
+//! // Columns are matched by name, in any order; extra columns are ignored.
+//! let batch = RecordBatch::try_from_iter([
+//!     ("spend", Arc::new(Float64Array::from(vec![0.0, 3.0])) as _),
+//!     ("tenure", Arc::new(Float64Array::from(vec![2.0, 0.0])) as _),
+//! ])?;
+//! let answer = predictor.predict(&batch)?;
+//! let labels = answer.column_by_name("label").unwrap().as_string::<i32>();
+//! assert_eq!((labels.value(0), labels.value(1)), ("stays", "leaves"));
+//! assert!(answer.column_by_name("proba_leaves").is_some());
+//!
+//! // A batch missing a column is refused, naming it.
+//! let partial = RecordBatch::try_from_iter([("spend", Arc::new(Float64Array::from(vec![1.0])) as _)])?;
+//! assert!(predictor.predict(&partial).unwrap_err().to_string().contains("`tenure`"));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! ## How a request travels
+//!
+//! door ([`ValidationConfig`]: columns by name, lossless casts, per-row rules
+//! with policies) → the package's fitted transforms → one copy of the feature
+//! columns into a feature-major buffer → the [`Model`] (a dense stack on
+//! `gemm` directly on CPU, Candle tensors on a GPU) → answer columns that
+//! share the model's output buffer → answer checks (finite, probabilities in
+//! [0, 1] summing to 1, declared ranges). Large batches are cut into pieces
+//! spread over threads, each running the model single-threaded.
+//!
+//! ## Models
+//!
+//! [`ModelSpec`] is the versioned JSON contract a package's model config
+//! holds: `mlp`, `linear` and `logistic` architectures, `softmax`, `sigmoid`
+//! and `identity` heads. Weights trained elsewhere (scikit-learn, PyTorch)
+//! load exactly: the tests reproduce scikit-learn's outputs to 1e-5
+//! (`tests/fixtures/`). [`train::train_dense`] trains the same architectures
+//! with candle-nn.
+//!
+//! ## CUDA
+//!
+//! The `cuda` feature builds Candle's CUDA backend; ask for it with
+//! [`DeviceRequest::Cuda`]. Without a GPU at run time the predictor serves
+//! on the CPU and logs a warning; the API is the same with the feature off.
+//! Building needs `nvcc` and the CUDA libraries; without a system CUDA,
+//! `pip install nvidia-cuda-nvcc-cu12` provides `nvcc` (put its `bin/` on
+//! `PATH`): `cargo build --release -p mlops-serve --features cuda`.
 
 mod predict;
 
