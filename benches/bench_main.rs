@@ -7,5 +7,6 @@ criterion::criterion_main!(
     benchmarks::online::benches,
     benchmarks::profile::benches,
     benchmarks::sketches::benches,
-    benchmarks::registry::benches
+    benchmarks::registry::benches,
+    benchmarks::serve::benches
 );

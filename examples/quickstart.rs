@@ -8,11 +8,14 @@
 //!    profile alone (no raw data needed);
 //! 5. show that profiles of partitions merge into the profile of the whole;
 //! 6. persist profile, rules and lineage, and read them back;
-//! 7. fit the preprocessing, train a small logistic-regression model, package
-//!    it (safetensors weights, signatures, transforms, training profile,
-//!    lineage, example, Ed25519 signature) and register it in a local
-//!    registry: alias `champion`, stage `production`, verified load, history;
-//! 8. measure drift of the serving traffic against the training data
+//! 7. fit the preprocessing, train a small MLP with candle-nn (seeded,
+//!    deterministic), package it (safetensors weights, model spec,
+//!    signatures, transforms, training profile, lineage, example, Ed25519
+//!    signature) and register it in a local registry: alias `champion`,
+//!    stage `production`, verified load, history;
+//! 8. serve the champion: load it from the registry, smoke-test it, and
+//!    answer the serving traffic through validation at the door;
+//! 9. measure drift of the serving traffic against the training data
 //!    (Evidently's default methods), writing `drift.json` and `drift.html`.
 //!
 //! ```text
@@ -30,6 +33,7 @@ use clap::Parser;
 use arrow_array::cast::AsArray;
 use arrow_array::types::Float64Type;
 use arrow_array::{Array, RecordBatch};
+use candle_core::Tensor;
 use mlops_core::{
     DataProfile, FieldConstraints, FieldSpec, ModelPackage, NumericRange, PackageBuilder, PackageSigner, Registry,
     Signature, Stage, StoreRegistry, TrustedKeys, VersionSelector,
@@ -39,6 +43,8 @@ use mlops_data::{
     TransformSpec, UnseenCategory, fingerprint_parquet_file, infer_signature, validate_batch, validate_profile,
 };
 use mlops_monitor::drift::{DataDrift, DriftConfig, html as drift_html};
+use mlops_serve::train::{TrainConfig, train_dense};
+use mlops_serve::{ModelSpec, Predict, Predictor, PredictorConfig, batch_to_rows};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 fn bundled(name: &str) -> PathBuf {
@@ -238,12 +244,24 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         .step("employment", TransformSpec::one_hot(one_hot))
         .fit(&batches)?;
     let (x, y) = design_matrix(&fitted, &batches)?;
-    let (weights, bias, log_loss, accuracy) = train_logistic(&x, &y, 300, 0.5);
     let names = fitted.output_names(&batches.first().ok_or("no training batch")?.schema())?;
+    // A small MLP, described once: the same spec trains here and serves below.
+    let spec = ModelSpec::from_json_value(&serde_json::json!({
+        "architecture": "mlp", "layers": [names.len(), 16, 1], "activation": "relu",
+        "output": "sigmoid", "features": names, "classes": ["repaid", "defaulted"],
+    }))?;
+    let train_config = TrainConfig::default()
+        .with_epochs(300)
+        .with_learning_rate(0.02)
+        .with_seed(7);
+    let trained = train_dense(&spec, &x, &y, &train_config)?;
+    let log_loss = trained.losses.last().copied().unwrap_or(f64::NAN);
     println!(
-        "\n== 7. Trained logistic regression on {} rows x {} features: log loss {log_loss:.4}, accuracy {accuracy:.4}",
-        y.len(),
-        names.len()
+        "\n== 7. Trained an MLP {:?} with candle-nn (AdamW, seed {}) on {} rows: log loss {:.4} -> {log_loss:.4}",
+        [names.len(), 16, 1],
+        train_config.seed,
+        y.dims()[0],
+        trained.losses.first().copied().unwrap_or(f64::NAN),
     );
 
     let input_signature = Signature::new(
@@ -254,22 +272,37 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             .cloned()
             .collect(),
     )?;
+    let probability = || NumericRange::new(0.0, 1.0).map(|r| FieldConstraints::none().with_range(r));
     let output_signature = Signature::new(vec![
-        FieldSpec::new("p_default", arrow_schema::DataType::Float64, false)
-            .with_constraints(FieldConstraints::none().with_range(NumericRange::new(0.0, 1.0)?)),
+        FieldSpec::new("label", arrow_schema::DataType::Utf8, true),
+        FieldSpec::new("proba_repaid", arrow_schema::DataType::Float32, true).with_constraints(probability()?),
+        FieldSpec::new("proba_defaulted", arrow_schema::DataType::Float32, true).with_constraints(probability()?),
     ])?;
-    let example_rows: Vec<serde_json::Value> = (0..3).map(|i| row_json(&batches[0], &features, i)).collect();
-    let expected: Vec<f64> = (0..3).map(|i| predict(&weights, bias, &x[i])).collect();
+    // The example's expected output comes from the serving path itself.
+    let trained_predictor = Predictor::from_parts(
+        "loan-default",
+        spec.clone(),
+        &trained.weights,
+        Some(fitted.clone()),
+        input_signature.clone(),
+        output_signature.clone(),
+        PredictorConfig::default(),
+    )?;
+    let head = batches[0].slice(0, 3);
+    let accuracy = training_accuracy(&trained_predictor, &batches)?;
+    let example_rows: Vec<serde_json::Value> = (0..3).map(|i| row_json(&head, &features, i)).collect();
+    let expected = batch_to_rows(&trained_predictor.predict(&head)?);
     let mut package = PackageBuilder::new("loan-default")
-        .weights(mlops_core::weights::encode_f32(&[("w", &[weights.len()], &weights), ("b", &[1], &[bias])])?)
-        .model_config(serde_json::json!({"architecture": "logistic_regression", "features": names, "classes": ["repaid", "defaulted"]}))
+        .weights(trained.safetensors.clone())
+        .model_config(spec.to_json_value()?)
         .input_signature(input_signature)
         .output_signature(output_signature)
         .transforms_json(fitted.to_json()?.into_bytes())
         .training_profile(&profile)
         .dataset(dataset.clone())
-        .param("epochs", serde_json::json!(300))
-        .param("learning_rate", serde_json::json!(0.5))
+        .param("epochs", serde_json::json!(train_config.epochs))
+        .param("learning_rate", serde_json::json!(train_config.learning_rate))
+        .param("seed", serde_json::json!(train_config.seed))
         .metric("train_log_loss", log_loss)
         .metric("train_accuracy", accuracy)
         .code_version(option_env!("GIT_COMMIT").unwrap_or("quickstart"))
@@ -320,8 +353,27 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         registry.list_versions("loan-default").await?.len()
     );
 
-    // 8. Drift of today's traffic against the training data.
-    println!("\n== 8. Drift of serving traffic against training data");
+    // 8. Serve: the champion from the registry, smoke-tested, answering today's traffic.
+    let predictor = Predictor::from_package(&loaded, PredictorConfig::default().with_version(champion))?;
+    let serving_batches: Vec<RecordBatch> = ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(&serving)?)?
+        .build()?
+        .collect::<Result<_, _>>()?;
+    let (mut answered, mut refused, mut flagged, mut predicted_defaults) = (0usize, 0usize, 0usize, 0usize);
+    for batch in &serving_batches {
+        let answer = predictor.predict_detailed(batch)?;
+        refused += answer.rejected_rows.len();
+        flagged += answer.flagged.iter().map(|v| v.count).sum::<usize>();
+        answered += batch.num_rows() - answer.rejected_rows.len();
+        let labels = answer.batch.column(0).as_string::<i32>();
+        predicted_defaults += labels.iter().filter(|l| *l == Some("defaulted")).count();
+    }
+    println!(
+        "\n== 8. Served version {champion}: {answered} rows answered, {refused} refused at the door, \
+         {flagged} values flagged (outside training ranges/categories); predicted defaults {predicted_defaults}"
+    );
+
+    // 9. Drift of today's traffic against the training data.
+    println!("\n== 9. Drift of serving traffic against training data");
     // CPU-bound work on rayon: keep it off the async runtime's threads.
     let (reference, current) = (train.clone(), serving.clone());
     let drift =
@@ -351,19 +403,16 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-/// Feature rows after the fitted transforms.
-type Features = Vec<Vec<f64>>;
-/// 1.0 for a default, 0.0 otherwise.
-type Labels = Vec<f64>;
-
-/// The transformed features as rows, and the label.
+/// The transformed features as a `[rows, features]` tensor, and the label (1.0 for a default).
 fn design_matrix(
     fitted: &mlops_data::FittedPipeline,
     batches: &[RecordBatch],
-) -> Result<(Features, Labels), Box<dyn std::error::Error>> {
+) -> Result<(Tensor, Tensor), Box<dyn std::error::Error>> {
     let (mut x, mut y) = (Vec::new(), Vec::new());
+    let mut width = 0;
     for batch in batches {
         let t = fitted.transform(batch)?;
+        width = t.num_columns();
         let cols: Vec<_> = t
             .columns()
             .iter()
@@ -375,50 +424,33 @@ fn design_matrix(
             .as_boolean()
             .clone();
         for row in 0..t.num_rows() {
-            x.push(
+            x.extend(
                 cols.iter()
-                    .map(|c| if c.is_null(row) { 0.0 } else { c.value(row) })
-                    .collect(),
+                    .map(|c| if c.is_null(row) { 0.0 } else { c.value(row) as f32 }),
             );
-            y.push(if label.value(row) { 1.0 } else { 0.0 });
+            y.push(if label.value(row) { 1.0f32 } else { 0.0 });
         }
     }
-    Ok((x, y))
+    let rows = y.len();
+    Ok((
+        Tensor::from_vec(x, (rows, width), &candle_core::Device::Cpu)?,
+        Tensor::from_vec(y, rows, &candle_core::Device::Cpu)?,
+    ))
 }
 
-fn predict(w: &[f32], b: f32, row: &[f64]) -> f64 {
-    let z: f64 = row.iter().zip(w).map(|(x, w)| x * f64::from(*w)).sum::<f64>() + f64::from(b);
-    1.0 / (1.0 + (-z).exp())
-}
-
-/// Full-batch gradient descent on the log loss; returns weights, bias, log loss, accuracy.
-fn train_logistic(x: &[Vec<f64>], y: &[f64], epochs: usize, lr: f64) -> (Vec<f32>, f32, f64, f64) {
-    let d = x.first().map_or(0, Vec::len);
-    let (mut w, mut b) = (vec![0.0f64; d], 0.0f64);
-    let n = y.len().max(1) as f64;
-    for _ in 0..epochs {
-        let (mut gw, mut gb) = (vec![0.0; d], 0.0);
-        for (row, &label) in x.iter().zip(y) {
-            let z: f64 = row.iter().zip(&w).map(|(a, b)| a * b).sum::<f64>() + b;
-            let err = 1.0 / (1.0 + (-z).exp()) - label;
-            for (g, a) in gw.iter_mut().zip(row) {
-                *g += err * a;
-            }
-            gb += err;
+/// Share of training rows whose predicted label is the true one.
+fn training_accuracy(predictor: &Predictor, batches: &[RecordBatch]) -> Result<f64, Box<dyn std::error::Error>> {
+    let (mut right, mut total) = (0usize, 0usize);
+    for batch in batches {
+        let answer = predictor.predict(batch)?;
+        let labels = answer.column(0).as_string::<i32>();
+        let truth = batch.column_by_name("defaulted").ok_or("no label column")?.as_boolean();
+        for row in 0..batch.num_rows() {
+            total += 1;
+            right += usize::from(labels.is_valid(row) && (labels.value(row) == "defaulted") == truth.value(row));
         }
-        for (wi, g) in w.iter_mut().zip(&gw) {
-            *wi -= lr * g / n;
-        }
-        b -= lr * gb / n;
     }
-    let w32: Vec<f32> = w.iter().map(|&v| v as f32).collect();
-    let (mut loss, mut correct) = (0.0, 0.0);
-    for (row, &label) in x.iter().zip(y) {
-        let p = predict(&w32, b as f32, row).clamp(1e-12, 1.0 - 1e-12);
-        loss -= label * p.ln() + (1.0 - label) * (1.0 - p).ln();
-        correct += f64::from(u8::from((p >= 0.5) == (label == 1.0)));
-    }
-    (w32, b as f32, loss / n, correct / n)
+    Ok(right as f64 / total.max(1) as f64)
 }
 
 /// One input row as a JSON object of the raw feature values.

@@ -1,0 +1,73 @@
+//! Serving: the SDK's overhead over the bare forward pass, and throughput
+//! with one and two threads. Model: an MLP 64→256→256→1 (relu), batch 1024
+//! rows of `Float32` features; validation on, no transforms.
+
+use std::sync::Arc;
+
+use arrow_array::{ArrayRef, Float32Array, RecordBatch};
+use criterion::{Criterion, Throughput, criterion_group};
+use mlops_benches::Rng;
+use mlops_core::Signature;
+use mlops_serve::model::Weights;
+use mlops_serve::{ModelSpec, Predict, Predictor, PredictorConfig};
+
+const LAYERS: [usize; 4] = [64, 256, 256, 1];
+const ROWS: usize = 1024;
+
+fn model() -> (ModelSpec, Weights) {
+    let features: Vec<String> = (0..LAYERS[0]).map(|i| format!("f{i}")).collect();
+    let spec = ModelSpec::from_json_value(&serde_json::json!({"architecture": "mlp", "layers": LAYERS,
+        "activation": "relu", "output": "identity", "features": features}))
+    .unwrap_or_else(|e| panic!("{e}"));
+    let mut rng = Rng::new(11);
+    let mut tensors = Vec::new();
+    for (i, w) in LAYERS.windows(2).enumerate() {
+        let scale = 1.0 / (w[0] as f64).sqrt();
+        let weight: Vec<f32> = (0..w[0] * w[1]).map(|_| (rng.normal() * scale) as f32).collect();
+        let bias: Vec<f32> = (0..w[1]).map(|_| (rng.normal() * 0.1) as f32).collect();
+        tensors.push((format!("{}.weight", 2 * i), vec![w[1], w[0]], weight));
+        tensors.push((format!("{}.bias", 2 * i), vec![w[1]], bias));
+    }
+    let views: Vec<(&str, &[usize], &[f32])> = tensors.iter().map(|(n, s, v)| (n.as_str(), s.as_slice(), v.as_slice())).collect();
+    let bytes = mlops_core::weights::encode_f32(&views).unwrap_or_else(|e| panic!("{e}"));
+    let weights = Weights::from_safetensors(&bytes, &spec.architecture.architecture().tensors(), &spec).unwrap_or_else(|e| panic!("{e}"));
+    (spec, weights)
+}
+
+fn batch(rng: &mut Rng) -> RecordBatch {
+    let columns: Vec<(String, ArrayRef)> = (0..LAYERS[0])
+        .map(|j| {
+            let values: Vec<f32> = (0..ROWS).map(|_| rng.normal() as f32).collect();
+            (format!("f{j}"), Arc::new(Float32Array::from(values)) as ArrayRef)
+        })
+        .collect();
+    RecordBatch::try_from_iter(columns).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn serve(c: &mut Criterion) {
+    let (spec, weights) = model();
+    let batch = batch(&mut Rng::new(3));
+    let signature = Signature::from_schema(batch.schema_ref()).unwrap_or_else(|e| panic!("{e}"));
+    let predictor = |threads: usize| {
+        Predictor::from_parts("bench", spec.clone(), &weights, None, signature.clone(), Signature::default(), PredictorConfig::default().with_threads(threads))
+            .unwrap_or_else(|e| panic!("{e}"))
+    };
+    let (one, two) = (predictor(1), predictor(2));
+    let features: Vec<f32> = batch
+        .columns()
+        .iter()
+        .flat_map(|c| arrow_array::cast::AsArray::as_primitive::<arrow_array::types::Float32Type>(c.as_ref()).values().to_vec())
+        .collect();
+    let mut group = c.benchmark_group("serve_mlp_64_256_256_1_batch_1024");
+    group.throughput(Throughput::Elements(ROWS as u64));
+    group.bench_function("bare_forward_1_thread", |b| b.iter(|| one.model().forward_columns(&features, ROWS)));
+    group.bench_function("predictor_1_thread", |b| b.iter(|| one.predict(&batch)));
+    group.bench_function("predictor_2_threads", |b| b.iter(|| two.predict(&batch)));
+    group.finish();
+    let row = batch.slice(0, 1);
+    let mut group = c.benchmark_group("serve_mlp_64_256_256_1_single_row");
+    group.bench_function("predictor", |b| b.iter(|| one.predict(&row)));
+    group.finish();
+}
+
+criterion_group!(benches, serve);
