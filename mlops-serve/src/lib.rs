@@ -14,7 +14,13 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod batch_score;
+mod batcher;
 mod predict;
+mod stream_score;
 
+pub use batch_score::{Carry, ScoreConfig, ScoreProgress, ScoreReport, score_parquet};
+pub use batcher::{Batcher, BatcherConfig, BatcherStats, Request, Ticket};
 pub use mlops_core::{Error, Result};
 pub use predict::{Predict, Prediction};
+pub use stream_score::{StreamConfig, score_stream};
