@@ -28,9 +28,13 @@ fn model() -> (ModelSpec, Weights) {
         tensors.push((format!("{}.weight", 2 * i), vec![w[1], w[0]], weight));
         tensors.push((format!("{}.bias", 2 * i), vec![w[1]], bias));
     }
-    let views: Vec<(&str, &[usize], &[f32])> = tensors.iter().map(|(n, s, v)| (n.as_str(), s.as_slice(), v.as_slice())).collect();
+    let views: Vec<(&str, &[usize], &[f32])> = tensors
+        .iter()
+        .map(|(n, s, v)| (n.as_str(), s.as_slice(), v.as_slice()))
+        .collect();
     let bytes = mlops_core::weights::encode_f32(&views).unwrap_or_else(|e| panic!("{e}"));
-    let weights = Weights::from_safetensors(&bytes, &spec.architecture.architecture().tensors(), &spec).unwrap_or_else(|e| panic!("{e}"));
+    let weights = Weights::from_safetensors(&bytes, &spec.architecture.architecture().tensors(), &spec)
+        .unwrap_or_else(|e| panic!("{e}"));
     (spec, weights)
 }
 
@@ -49,18 +53,32 @@ fn serve(c: &mut Criterion) {
     let batch = batch(&mut Rng::new(3));
     let signature = Signature::from_schema(batch.schema_ref()).unwrap_or_else(|e| panic!("{e}"));
     let predictor = |threads: usize| {
-        Predictor::from_parts("bench", spec.clone(), &weights, None, signature.clone(), Signature::default(), PredictorConfig::default().with_threads(threads))
-            .unwrap_or_else(|e| panic!("{e}"))
+        Predictor::from_parts(
+            "bench",
+            spec.clone(),
+            &weights,
+            None,
+            signature.clone(),
+            Signature::default(),
+            PredictorConfig::default().with_threads(threads),
+        )
+        .unwrap_or_else(|e| panic!("{e}"))
     };
     let (one, two) = (predictor(1), predictor(2));
     let features: Vec<f32> = batch
         .columns()
         .iter()
-        .flat_map(|c| arrow_array::cast::AsArray::as_primitive::<arrow_array::types::Float32Type>(c.as_ref()).values().to_vec())
+        .flat_map(|c| {
+            arrow_array::cast::AsArray::as_primitive::<arrow_array::types::Float32Type>(c.as_ref())
+                .values()
+                .to_vec()
+        })
         .collect();
     let mut group = c.benchmark_group("serve_mlp_64_256_256_1_batch_1024");
     group.throughput(Throughput::Elements(ROWS as u64));
-    group.bench_function("bare_forward_1_thread", |b| b.iter(|| one.model().forward_columns(&features, ROWS)));
+    group.bench_function("bare_forward_1_thread", |b| {
+        b.iter(|| one.model().forward_columns(&features, ROWS))
+    });
     group.bench_function("predictor_1_thread", |b| b.iter(|| one.predict(&batch)));
     group.bench_function("predictor_2_threads", |b| b.iter(|| two.predict(&batch)));
     group.finish();

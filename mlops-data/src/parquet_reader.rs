@@ -223,6 +223,23 @@ impl ParquetReader {
         }
     }
 
+    /// The row groups `scan` reads, each checked to exist.
+    fn row_groups(&self, scan: &Scan) -> Result<Vec<usize>> {
+        let n = self.num_row_groups();
+        match &scan.row_groups {
+            None => Ok((0..n).collect()),
+            Some(groups) => match groups.iter().find(|&&rg| rg >= n) {
+                Some(rg) => Err(Error::invalid_input(
+                    "row group",
+                    &self.location,
+                    format!("row group {rg} does not exist"),
+                    format!("an index below {n}"),
+                )),
+                None => Ok(groups.clone()),
+            },
+        }
+    }
+
     /// The byte ranges of row group `rg`'s projected column chunks.
     fn chunk_ranges(&self, rg: usize, mask: &ProjectionMask) -> Vec<Range<u64>> {
         let Some(group) = self.metadata.metadata().row_groups().get(rg) else {
@@ -306,7 +323,7 @@ impl ParquetReader {
         R: Fn(T, T) -> Result<T> + Sync,
     {
         let mask = self.mask(scan);
-        let groups: Vec<usize> = (0..self.num_row_groups()).collect();
+        let groups = self.row_groups(scan)?;
         let mut total = None;
         match &self.access {
             Access::Local(path) => {
@@ -370,8 +387,9 @@ impl ParquetReader {
             .await;
         }
         let mask = self.mask(scan);
+        let groups = self.row_groups(scan)?;
         let this = Arc::new(self.clone());
-        let mut parts = futures::stream::iter(0..self.num_row_groups())
+        let mut parts = futures::stream::iter(groups)
             .map(|rg| {
                 let (this, mask, scan, map) = (Arc::clone(&this), mask.clone(), scan.clone(), Arc::clone(&map));
                 async move {

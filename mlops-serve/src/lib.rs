@@ -63,6 +63,18 @@
 //! (`tests/fixtures/`). [`train::train_dense`] trains the same architectures
 //! with candle-nn.
 //!
+//! ## Serving modes
+//!
+//! - Real time: a [`Batcher`] in front of a predictor merges concurrent
+//!   requests (Triton's dynamic batching): a bounded queue that answers
+//!   [`Error::Overloaded`] when full, `max_batch_rows`, `max_delay` (default
+//!   0: a free worker takes what is queued), per-request deadlines, one-shot
+//!   replies, blocking and `async` entry points.
+//! - Batch: [`score_parquet`] scores a Parquet file or object-store URL into
+//!   a Parquet file, row groups in parallel with bounded memory, in order.
+//! - Stream: [`score_stream`] turns a stream of batches into a stream of
+//!   answers with backpressure.
+//!
 //! ## CUDA
 //!
 //! The `cuda` feature builds Candle's CUDA backend; ask for it with
@@ -72,10 +84,8 @@
 //! `pip install nvidia-cuda-nvcc-cu12` provides `nvcc` (put its `bin/` on
 //! `PATH`): `cargo build --release -p mlops-serve --features cuda`.
 
-mod predict;
-
-pub use mlops_core::{Error, Result};
-pub use predict::{Predict, Prediction};
+mod batch_score;
+mod batcher;
 mod cast;
 mod columns;
 mod device;
@@ -83,15 +93,22 @@ mod door;
 mod example_rows;
 mod head;
 pub mod model;
+mod predict;
 mod predictor;
 mod predictor_config;
+mod stream_score;
 pub mod train;
 mod validate_config;
 
+pub use batch_score::{Carry, ScoreConfig, ScoreProgress, ScoreReport, score_parquet};
+pub use batcher::{Batcher, BatcherConfig, BatcherStats, Request, Ticket};
 pub use device::{DeviceRequest, ServeDevice};
 pub use example_rows::{batch_to_rows, rows_to_batch};
 pub use head::{LABEL_COLUMN, PREDICTION_COLUMN, PROBA_PREFIX};
+pub use mlops_core::{Error, Result};
 pub use model::{Model, ModelSpec};
+pub use predict::{Predict, Prediction};
 pub use predictor::Predictor;
 pub use predictor_config::PredictorConfig;
+pub use stream_score::{StreamConfig, score_stream};
 pub use validate_config::{MissingValuePolicy, RulePolicy, ValidationConfig};

@@ -1,9 +1,13 @@
 //! mlops-serve's integration tests, one binary (modules below).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod doubler;
 mod support;
 
+mod batch_score;
+mod batcher;
 mod fixtures;
 mod fuzz;
 mod models;
 mod predictor;
+mod stream_score;

@@ -1,0 +1,167 @@
+//! The bounded request queue shared by the callers and the workers.
+
+use std::collections::VecDeque;
+use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use arrow_array::RecordBatch;
+use futures_channel::oneshot;
+
+use crate::{Prediction, Result};
+
+/// A queued request: its rows (already projected to the model's inputs) and
+/// where to send the answer.
+pub(crate) struct Job {
+    pub(crate) batch: RecordBatch,
+    pub(crate) enqueued: Instant,
+    /// How long it may wait before a worker takes it.
+    pub(crate) deadline: Option<Duration>,
+    pub(crate) reply: oneshot::Sender<Result<Prediction>>,
+}
+
+impl Job {
+    /// How long it has waited, when that is past its deadline.
+    pub(crate) fn overdue(&self, now: Instant) -> Option<(Duration, Duration)> {
+        let allowed = self.deadline?;
+        let waited = now.saturating_duration_since(self.enqueued);
+        (waited > allowed).then_some((waited, allowed))
+    }
+}
+
+/// What a worker took from the queue.
+#[derive(Default)]
+pub(crate) struct Taken {
+    /// Requests to compute, oldest first, at most `max_batch_rows` rows in all
+    /// (or one larger request alone).
+    pub(crate) jobs: Vec<Job>,
+    /// Requests whose deadline passed: answered, never computed.
+    pub(crate) expired: Vec<(Job, Duration, Duration)>,
+    /// Requests whose caller stopped waiting: dropped.
+    pub(crate) cancelled: u64,
+}
+
+struct State {
+    jobs: VecDeque<Job>,
+    /// Rows of the queued jobs.
+    rows: usize,
+    open: bool,
+}
+
+/// A FIFO of at most `capacity` requests; workers wait on it with a condvar.
+pub(crate) struct Queue {
+    state: Mutex<State>,
+    ready: Condvar,
+    capacity: usize,
+    max_batch_rows: usize,
+    max_delay: Duration,
+}
+
+impl Queue {
+    pub(crate) fn new(capacity: usize, max_batch_rows: usize, max_delay: Duration) -> Self {
+        Queue {
+            state: Mutex::new(State {
+                jobs: VecDeque::with_capacity(capacity.min(4096)),
+                rows: 0,
+                open: true,
+            }),
+            ready: Condvar::new(),
+            capacity,
+            max_batch_rows,
+            max_delay,
+        }
+    }
+
+    /// The lock; a poisoned lock is taken as is (no code panics while holding it).
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub(crate) fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// Queues `job`, or gives it back when the queue is full or closed. Never blocks
+    /// beyond the lock.
+    pub(crate) fn push(&self, job: Job) -> std::result::Result<(), Job> {
+        let mut state = self.lock();
+        if !state.open || state.jobs.len() >= self.capacity {
+            return Err(job);
+        }
+        state.rows += job.batch.num_rows();
+        state.jobs.push_back(job);
+        drop(state);
+        self.ready.notify_one();
+        Ok(())
+    }
+
+    /// Requests waiting now.
+    pub(crate) fn len(&self) -> usize {
+        self.lock().jobs.len()
+    }
+
+    /// Stops accepting requests and wakes every worker; queued requests stay to be answered.
+    pub(crate) fn close(&self) {
+        self.lock().open = false;
+        self.ready.notify_all();
+    }
+
+    /// Waits for work and takes the next batch; `None` once the queue is closed and empty.
+    ///
+    /// With no delay a batch is whatever is queued (up to `max_batch_rows`). With a
+    /// delay the worker waits until `max_batch_rows` rows are queued, the oldest
+    /// request has waited `max_delay`, or the queue closes.
+    pub(crate) fn take(&self) -> Option<Taken> {
+        let mut state = self.lock();
+        loop {
+            if state.jobs.is_empty() {
+                if !state.open {
+                    return None;
+                }
+                state = self.ready.wait(state).unwrap_or_else(PoisonError::into_inner);
+                continue;
+            }
+            if !self.max_delay.is_zero() && state.open && state.rows < self.max_batch_rows {
+                let due = state.jobs.front().map(|j| j.enqueued + self.max_delay);
+                let now = Instant::now();
+                if let Some(due) = due.filter(|&due| due > now) {
+                    state = self
+                        .ready
+                        .wait_timeout(state, due - now)
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .0;
+                    continue;
+                }
+            }
+            break;
+        }
+        let now = Instant::now();
+        let mut taken = Taken::default();
+        let mut rows = 0;
+        while let Some(front) = state.jobs.front() {
+            let n = front.batch.num_rows();
+            if !taken.jobs.is_empty() && rows + n > self.max_batch_rows {
+                break;
+            }
+            let Some(job) = state.jobs.pop_front() else { break };
+            state.rows -= n;
+            if job.reply.is_canceled() {
+                taken.cancelled += 1;
+            } else if let Some((waited, allowed)) = job.overdue(now) {
+                taken.expired.push((job, waited, allowed));
+            } else {
+                rows += n;
+                taken.jobs.push(job);
+                if rows >= self.max_batch_rows {
+                    break;
+                }
+            }
+        }
+        let more = !state.jobs.is_empty();
+        drop(state);
+        if more {
+            // Let another free worker start on the rest.
+            self.ready.notify_one();
+        }
+        Some(taken)
+    }
+}
