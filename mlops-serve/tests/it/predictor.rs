@@ -489,3 +489,65 @@ fn altered_files_and_untrusted_packages_are_refused() {
     signed.sign(&signer);
     assert!(Predictor::from_package(&signed, PredictorConfig::default().with_trusted_keys(keys)).is_ok());
 }
+
+#[test]
+fn the_batcher_and_batch_scoring_give_a_real_model_the_same_answers() {
+    use mlops_serve::{Batcher, BatcherConfig, ScoreConfig, score_parquet};
+    let predictor = Arc::new(
+        Predictor::from_package(
+            &mlp_package(&[4, 16, 3], "softmax", None, 5),
+            PredictorConfig::default().with_threads(1),
+        )
+        .unwrap(),
+    );
+    let batch = feature_batch(4, 64, 3);
+    let direct = predictor.predict(&batch).unwrap();
+    let batcher = Arc::new(
+        Batcher::new(
+            predictor.clone(),
+            BatcherConfig::default().with_workers(2).with_max_batch_rows(16),
+        )
+        .unwrap(),
+    );
+    let answers: Vec<RecordBatch> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..64)
+            .map(|row| {
+                let (batcher, one) = (batcher.clone(), batch.slice(row, 1));
+                s.spawn(move || batcher.predict(one).unwrap().batch)
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    for (row, answer) in answers.iter().enumerate() {
+        assert_eq!(answer, &direct.slice(row, 1), "row {row}");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.parquet");
+    let props = parquet::file::properties::WriterProperties::builder()
+        .set_max_row_group_row_count(Some(10))
+        .build();
+    let mut w =
+        parquet::arrow::ArrowWriter::try_new(std::fs::File::create(&input).unwrap(), batch.schema(), Some(props))
+            .unwrap();
+    w.write(&batch).unwrap();
+    w.close().unwrap();
+    let output = dir.path().join("out.parquet");
+    let report = score_parquet(
+        predictor.as_ref(),
+        input.as_path(),
+        &output,
+        ScoreConfig::default().carry(["f0"]),
+    )
+    .unwrap();
+    assert_eq!((report.rows, report.row_groups), (64, 7));
+    let scored: Vec<RecordBatch> =
+        parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(&output).unwrap())
+            .unwrap()
+            .build()
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+    let scored = arrow_select::concat::concat_batches(&scored[0].schema(), &scored).unwrap();
+    assert_eq!(scored.column(0).as_ref(), batch.column(0).as_ref());
+    assert_eq!(proba(&scored, "proba_1"), proba(&direct, "proba_1"));
+}
