@@ -22,11 +22,11 @@ use arrow_array::{ArrayRef, Float32Array, RecordBatch};
 use clap::Parser;
 use mlops_core::Signature;
 use mlops_serve::model::Weights;
-use mlops_serve::{ModelSpec, Predict, Predictor, PredictorConfig};
+use mlops_serve::{Batcher, BatcherConfig, ModelSpec, Predict, Predictor, PredictorConfig};
 
 /// Times a Predictor on the peers' model and input.
 #[derive(Parser, Debug)]
-#[command(version, about)]
+#[command(name = "bench_inference", version, about)]
 struct Cli {
     /// Directory written by `peer_inference.py gen` (weights.safetensors, architecture.json, input.f32).
     dir: PathBuf,
@@ -42,6 +42,71 @@ struct Cli {
     /// Writes the batch's outputs here (little-endian f32, row-major) for cross-checking.
     #[arg(long)]
     outputs: Option<PathBuf>,
+    /// Also time single-row requests through a `Batcher` with these numbers of
+    /// concurrent callers (e.g. `1,8,32`); one JSON line each.
+    #[arg(long, value_delimiter = ',')]
+    callers: Vec<usize>,
+    /// Requests each caller makes in the batcher test.
+    #[arg(long, default_value_t = 5_000)]
+    requests_per_caller: usize,
+}
+
+/// p50 and p99 of single-row requests through a batcher with `callers`
+/// threads calling at once; also requests per second and mean batch rows.
+fn batcher_latency(
+    predictor: Arc<Predictor>,
+    one: &RecordBatch,
+    callers: usize,
+    requests: usize,
+    workers: usize,
+) -> Result<serde_json::Value, Box<dyn std::error::Error>> {
+    let batcher = Arc::new(Batcher::new(
+        predictor,
+        BatcherConfig::default().with_workers(workers).with_queue_capacity(4096),
+    )?);
+    for _ in 0..1000 {
+        batcher.predict(one.clone())?;
+    }
+    let started = Instant::now();
+    let per_caller: Vec<Result<Vec<f64>, String>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..callers)
+            .map(|_| {
+                let (batcher, one) = (batcher.clone(), one.clone());
+                s.spawn(move || {
+                    let mut ns = Vec::with_capacity(requests);
+                    for _ in 0..requests {
+                        let t = Instant::now();
+                        batcher.predict(one.clone()).map_err(|e| e.to_string())?;
+                        ns.push(t.elapsed().as_nanos() as f64);
+                    }
+                    Ok(ns)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|_| Err("caller panicked".into())))
+            .collect()
+    });
+    let elapsed = started.elapsed().as_secs_f64();
+    let mut ns = Vec::new();
+    for r in per_caller {
+        ns.extend(r?);
+    }
+    ns.sort_by(f64::total_cmp);
+    let pct = |p: f64| {
+        ns.get(((ns.len() as f64 - 1.0) * p).round() as usize)
+            .copied()
+            .unwrap_or(f64::NAN)
+            / 1e3
+    };
+    let stats = batcher.stats();
+    Ok(serde_json::json!({
+        "peer": "mlops-serve-batcher", "version": env!("CARGO_PKG_VERSION"), "workers": workers, "callers": callers,
+        "requests": ns.len(), "requests_per_s": (ns.len() as f64 / elapsed).round(),
+        "p50_us": (pct(0.50) * 100.0).round() / 100.0, "p99_us": (pct(0.99) * 100.0).round() / 100.0,
+        "mean_batch_rows": (stats.mean_batch_rows() * 100.0).round() / 100.0,
+    }))
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -94,7 +159,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Declared as the data is (Float32) so the door does not widen it.
     let signature = Signature::from_schema(batch.schema_ref())?;
     let config = PredictorConfig::default().with_threads(cli.threads);
-    let predictor = Predictor::from_parts("bench", spec, &weights, None, signature, Signature::default(), config)?;
+    let predictor = Arc::new(Predictor::from_parts(
+        "bench",
+        spec,
+        &weights,
+        None,
+        signature,
+        Signature::default(),
+        config,
+    )?);
     let outputs = predictor.model().output_width();
     let answer = predictor.predict(&batch)?;
     if let Some(path) = &cli.outputs {
@@ -149,6 +222,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     #[allow(clippy::print_stdout)]
     {
         println!("{line}");
+        for &callers in &cli.callers {
+            let line = batcher_latency(predictor.clone(), &one, callers, cli.requests_per_caller, cli.threads)?;
+            println!("{line}");
+        }
     }
     Ok(())
 }

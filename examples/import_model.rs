@@ -23,7 +23,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use mlops_core::{Error, FieldSpec, PackageBuilder, Registry, Signature, StoreRegistry};
+use mlops_core::{Error, FieldSpec, ModelPackage, PackageBuilder, Registry, Signature, StoreRegistry};
 use mlops_data::{InferConfig, ParquetProfiler, ProfileConfig, infer_signature};
 use mlops_serve::model::Weights;
 use mlops_serve::{ModelSpec, Predict, Predictor, PredictorConfig, batch_to_rows};

@@ -14,11 +14,12 @@ use mlops_serve::{ModelSpec, Predict, Predictor, PredictorConfig};
 const LAYERS: [usize; 4] = [64, 256, 256, 1];
 const ROWS: usize = 1024;
 
-fn model() -> (ModelSpec, Weights) {
+type Setup = Result<(ModelSpec, Weights), Box<dyn std::error::Error>>;
+
+fn model() -> Setup {
     let features: Vec<String> = (0..LAYERS[0]).map(|i| format!("f{i}")).collect();
     let spec = ModelSpec::from_json_value(&serde_json::json!({"architecture": "mlp", "layers": LAYERS,
-        "activation": "relu", "output": "identity", "features": features}))
-    .unwrap_or_else(|e| panic!("{e}"));
+        "activation": "relu", "output": "identity", "features": features}))?;
     let mut rng = Rng::new(11);
     let mut tensors = Vec::new();
     for (i, w) in LAYERS.windows(2).enumerate() {
@@ -32,39 +33,47 @@ fn model() -> (ModelSpec, Weights) {
         .iter()
         .map(|(n, s, v)| (n.as_str(), s.as_slice(), v.as_slice()))
         .collect();
-    let bytes = mlops_core::weights::encode_f32(&views).unwrap_or_else(|e| panic!("{e}"));
-    let weights = Weights::from_safetensors(&bytes, &spec.architecture.architecture().tensors(), &spec)
-        .unwrap_or_else(|e| panic!("{e}"));
-    (spec, weights)
+    let bytes = mlops_core::weights::encode_f32(&views)?;
+    let weights = Weights::from_safetensors(&bytes, &spec.architecture.architecture().tensors(), &spec)?;
+    Ok((spec, weights))
 }
 
-fn batch(rng: &mut Rng) -> RecordBatch {
+fn batch(rng: &mut Rng) -> Result<RecordBatch, arrow_schema::ArrowError> {
     let columns: Vec<(String, ArrayRef)> = (0..LAYERS[0])
         .map(|j| {
             let values: Vec<f32> = (0..ROWS).map(|_| rng.normal() as f32).collect();
             (format!("f{j}"), Arc::new(Float32Array::from(values)) as ArrayRef)
         })
         .collect();
-    RecordBatch::try_from_iter(columns).unwrap_or_else(|e| panic!("{e}"))
+    RecordBatch::try_from_iter(columns)
 }
 
 fn serve(c: &mut Criterion) {
-    let (spec, weights) = model();
-    let batch = batch(&mut Rng::new(3));
-    let signature = Signature::from_schema(batch.schema_ref()).unwrap_or_else(|e| panic!("{e}"));
-    let predictor = |threads: usize| {
-        Predictor::from_parts(
-            "bench",
-            spec.clone(),
-            &weights,
-            None,
-            signature.clone(),
-            Signature::default(),
-            PredictorConfig::default().with_threads(threads),
-        )
-        .unwrap_or_else(|e| panic!("{e}"))
+    let setup = || -> Result<_, Box<dyn std::error::Error>> {
+        let (spec, weights) = model()?;
+        let batch = batch(&mut Rng::new(3))?;
+        let signature = Signature::from_schema(batch.schema_ref())?;
+        let predictor = |threads: usize| {
+            let config = PredictorConfig::default().with_threads(threads);
+            Predictor::from_parts(
+                "bench",
+                spec.clone(),
+                &weights,
+                None,
+                signature.clone(),
+                Signature::default(),
+                config,
+            )
+        };
+        Ok((batch, predictor(1)?, predictor(2)?))
     };
-    let (one, two) = (predictor(1), predictor(2));
+    let (batch, one, two) = match setup() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("serve benchmark setup failed: {e}");
+            return;
+        }
+    };
     let features: Vec<f32> = batch
         .columns()
         .iter()

@@ -13,6 +13,43 @@ use arrow_buffer::{Buffer, ScalarBuffer};
 use arrow_schema::DataType;
 use mlops_core::{Error, Result, RowViolation, RuleKind};
 
+/// Finds columns by name: first at the position the caller expects (requests
+/// usually carry the signature's columns in its order, so that is one string
+/// comparison), else through a name index built once per batch. Looking every
+/// name up with `column_by_name` was a linear scan per column, and with 64
+/// features it cost more than a one-row forward pass.
+pub(crate) struct ColumnFinder<'a> {
+    schema: &'a arrow_schema::Schema,
+    index: std::cell::OnceCell<std::collections::HashMap<&'a str, usize>>,
+}
+
+impl<'a> ColumnFinder<'a> {
+    pub(crate) fn new(schema: &'a arrow_schema::Schema) -> Self {
+        ColumnFinder {
+            schema,
+            index: std::cell::OnceCell::new(),
+        }
+    }
+
+    /// The position of column `name`, trying `expected` first.
+    pub(crate) fn find(&self, name: &str, expected: usize) -> Option<usize> {
+        if self.schema.fields().get(expected).is_some_and(|f| f.name() == name) {
+            return Some(expected);
+        }
+        self.index
+            .get_or_init(|| {
+                let mut index = std::collections::HashMap::with_capacity(self.schema.fields().len());
+                for (i, f) in self.schema.fields().iter().enumerate() {
+                    // The first of two equal names wins, as `column_by_name` does.
+                    index.entry(f.name().as_str()).or_insert(i);
+                }
+                index
+            })
+            .get(name)
+            .copied()
+    }
+}
+
 /// Copies `features` (by name) of `batch` into a feature-major `f32` buffer.
 ///
 /// A feature column that is absent after the transforms is
@@ -28,8 +65,9 @@ pub(crate) fn feature_matrix(
 ) -> Result<Vec<f32>> {
     let rows = batch.num_rows();
     let mut out = vec![0.0f32; rows * features.len()];
+    let finder = ColumnFinder::new(batch.schema_ref());
     for (j, name) in features.iter().enumerate() {
-        let Some(column) = batch.column_by_name(name) else {
+        let Some(column) = finder.find(name, j).map(|i| batch.column(i)) else {
             let present: Vec<&str> = batch.schema_ref().fields().iter().map(|f| f.name().as_str()).collect();
             return Err(Error::SchemaMismatch {
                 location: location.to_owned(),

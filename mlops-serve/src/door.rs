@@ -118,6 +118,7 @@ impl RuleHits {
 /// Checks `batch` against `signature` under `config`.
 pub(crate) fn admit(
     signature: &Signature,
+    declared_schema: &SchemaRef,
     batch: &RecordBatch,
     config: &ValidationConfig,
     location: &str,
@@ -133,8 +134,9 @@ pub(crate) fn admit(
         flagged: Vec::new(),
     };
     let mut columns: Vec<ArrayRef> = Vec::with_capacity(signature.fields.len());
-    for field in &signature.fields {
-        let Some(found) = batch.column_by_name(&field.name) else {
+    let finder = crate::columns::ColumnFinder::new(batch.schema_ref());
+    for (position, field) in signature.fields.iter().enumerate() {
+        let Some(found) = finder.find(&field.name, position).map(|i| batch.column(i)) else {
             let mut v = RowViolation::new(
                 &field.name,
                 RuleKind::MissingColumn,
@@ -162,14 +164,27 @@ pub(crate) fn admit(
             violations,
         });
     }
-    let schema: SchemaRef = Arc::new(Schema::new(
-        signature
-            .fields
-            .iter()
-            .zip(&columns)
-            .map(|(f, a)| arrow_schema::Field::new(&f.name, a.data_type().clone(), true))
-            .collect::<Vec<_>>(),
-    ));
+    // The signature's own schema (declared types, nullable) serves every batch
+    // whose columns arrive at their declared types; building one per request
+    // was an allocation per column name.
+    let declared = declared_schema.clone();
+    let schema: SchemaRef = if declared
+        .fields()
+        .iter()
+        .zip(&columns)
+        .all(|(f, a)| f.data_type() == a.data_type())
+    {
+        declared
+    } else {
+        Arc::new(Schema::new(
+            signature
+                .fields
+                .iter()
+                .zip(&columns)
+                .map(|(f, a)| arrow_schema::Field::new(&f.name, a.data_type().clone(), true))
+                .collect::<Vec<_>>(),
+        ))
+    };
     let batch = RecordBatch::try_new_with_options(
         schema,
         columns,
@@ -227,6 +242,10 @@ fn check_column(field: &FieldSpec, array: &ArrayRef, config: &ValidationConfig, 
                 Action::Ignore
             };
             if non_finite_action == Action::Ignore && range_action == Action::Ignore {
+                return;
+            }
+            let range = c.range.filter(|_| range_action != Action::Ignore);
+            if array.null_count() == 0 && all_clean(array, non_finite_action != Action::Ignore, range) {
                 return;
             }
             // Hits of an ignored rule are dropped by `findings.add`.
@@ -306,6 +325,55 @@ fn check_column(field: &FieldSpec, array: &ArrayRef, config: &ValidationConfig, 
             findings.add(unseen.violation, action, &unseen.all_rows);
         }
         _ => {}
+    }
+}
+
+/// The schema a signature admits batches into: its columns, at their
+/// declared types, nullable (refused rows are filtered later).
+pub(crate) fn admitted_schema(signature: &Signature) -> SchemaRef {
+    Arc::new(Schema::new(
+        signature
+            .fields
+            .iter()
+            .map(|f| arrow_schema::Field::new(&f.name, f.data_type.clone(), true))
+            .collect::<Vec<_>>(),
+    ))
+}
+
+/// Whether no value of a float column breaks the finiteness or range rule,
+/// decided in one pass that the compiler vectorises (folds without early
+/// exits). Most batches break nothing; only the others are walked row by row.
+fn all_clean(array: &ArrayRef, check_finite: bool, range: Option<mlops_core::NumericRange>) -> bool {
+    fn clean<T: Copy>(
+        values: &[T],
+        wide: impl Fn(T) -> f64 + Copy,
+        check_finite: bool,
+        range: Option<mlops_core::NumericRange>,
+    ) -> bool {
+        if check_finite && !values.iter().fold(true, |ok, &v| ok & wide(v).is_finite()) {
+            return false;
+        }
+        match range {
+            None => true,
+            Some(r) => {
+                let (lo, hi) = values.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| {
+                    (lo.min(wide(v)), hi.max(wide(v)))
+                });
+                // NaN never reaches here unchecked: min/max skip it, and a column
+                // that allows non-finite values has them exempt from the range.
+                values.is_empty() || (lo >= r.min && hi <= r.max)
+            }
+        }
+    }
+    match array.data_type() {
+        DataType::Float64 => clean(array.as_primitive::<Float64Type>().values(), |v| v, check_finite, range),
+        DataType::Float32 => clean(
+            array.as_primitive::<Float32Type>().values(),
+            f64::from,
+            check_finite,
+            range,
+        ),
+        _ => false,
     }
 }
 

@@ -36,6 +36,10 @@ use crate::predictor_config::PredictorConfig;
 /// transforms → feature columns → model → answer columns → answer checks. A
 /// large batch is cut into pieces spread over threads, each running the model
 /// single-threaded, so memory is bounded by the pieces in flight.
+///
+/// A row's answer does not depend on the other rows, but its last bits may
+/// depend on how many rows are computed together: fewer than four rows take
+/// a one-row kernel path whose sums round differently (observed: 1 ulp).
 #[derive(Debug)]
 pub struct Predictor {
     name: String,
@@ -46,6 +50,8 @@ pub struct Predictor {
     output_signature: Signature,
     head: Head,
     input_schema: SchemaRef,
+    /// What the door admits batches as (see `door::admitted_schema`).
+    admitted_schema: SchemaRef,
     config: PredictorConfig,
     device: ServeDevice,
     requests: AtomicU64,
@@ -152,6 +158,7 @@ impl Predictor {
         Ok(Predictor {
             name: name.to_owned(),
             input_schema: Arc::new(input_signature.to_arrow_schema()),
+            admitted_schema: crate::door::admitted_schema(&input_signature),
             at_door: format!("model `{name}` input"),
             at_answer: format!("model `{name}` output"),
             spec,
@@ -227,7 +234,13 @@ impl Predictor {
     fn answer(&self, batch: &RecordBatch) -> Result<Prediction> {
         let rows = batch.num_rows();
         let max_rows = self.config.validation.max_reported_rows;
-        let admitted = admit(&self.input_signature, batch, &self.config.validation, &self.at_door)?;
+        let admitted = admit(
+            &self.input_signature,
+            &self.admitted_schema,
+            batch,
+            &self.config.validation,
+            &self.at_door,
+        )?;
         let accepted = if admitted.rejected_rows.is_empty() {
             admitted.batch
         } else {

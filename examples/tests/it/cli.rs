@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn example(name: &str) -> PathBuf {
+pub(crate) fn example(name: &str) -> PathBuf {
     // target/<profile>/deps/cli-<hash> -> target/<profile>/examples/<name>
     let exe = std::env::current_exe().unwrap();
     exe.parent().unwrap().parent().unwrap().join("examples").join(name)
@@ -107,7 +107,10 @@ fn quickstart_runs_end_to_end() {
             .unwrap()
             .contains("<svg")
     );
-    assert!(stdout.contains("== 8. Drift"), "{stdout}");
+    assert!(stdout.contains("== 9. Drift"), "{stdout}");
+    // The champion serves the traffic: loaded from the registry, smoke-tested, answering.
+    assert!(stdout.contains("== 8. Served version 1:"), "{stdout}");
+    assert!(stdout.contains("Trained an MLP"), "{stdout}");
     // Distinct counts are estimates of counts: printed as whole numbers, never "20172.18".
     let table: Vec<&str> = stdout
         .lines()
@@ -193,7 +196,15 @@ fn drift_report_prints_the_documented_json_and_writes_html() {
 
 #[test]
 fn every_example_answers_help_with_exit_0() {
-    for name in ["profile", "registry", "drift_report", "quickstart"] {
+    for name in [
+        "profile",
+        "registry",
+        "drift_report",
+        "quickstart",
+        "import_model",
+        "predict",
+        "bench_inference",
+    ] {
         let out = Command::new(example(name)).arg("--help").output().unwrap();
         assert_eq!(
             out.status.code(),

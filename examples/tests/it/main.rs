@@ -4,3 +4,4 @@
 mod cli;
 mod registry_cli;
 mod s3;
+mod serve_cli;

@@ -11,10 +11,17 @@ use super::{Activation, DenseStack, Model, OutputKind, Weights};
 /// activation buffer, which stays in a core's L2 cache.
 const DEFAULT_TILE_ROWS: usize = 256;
 
+/// Below this many rows, rows are computed one by one against `W` as stored
+/// instead of a `gemm` call: gemm's single-row path reads `Wᵀ` down its
+/// columns (stride `out`), and cost more than the rest of a one-row request.
+const DOT_ROWS: usize = 4;
+
 #[derive(Clone, Debug)]
 struct CpuLayer {
     /// `Wᵀ`, `[in, out]` row-major: the right-hand side of `x · Wᵀ`, contiguous.
     weight_t: Vec<f32>,
+    /// `W`, `[out, in]` row-major, as stored: each output's weights contiguous.
+    weight: Vec<f32>,
     bias: Vec<f32>,
     inputs: usize,
     outputs: usize,
@@ -55,6 +62,7 @@ impl CpuDense {
                 }
                 CpuLayer {
                     weight_t,
+                    weight: w,
                     bias: b,
                     inputs: l.inputs,
                     outputs: l.outputs,
@@ -84,6 +92,49 @@ impl CpuDense {
     }
 }
 
+impl CpuDense {
+    /// A few rows, one at a time, through `gemm` with `W` as stored (`[out,
+    /// in]` read as the `[in, out]` right-hand side with unit row stride), so
+    /// each output's weights are read contiguously.
+    fn forward_rows_one_by_one(&self, features: &[f32], rows: usize, out: &mut [f32]) -> Result<()> {
+        let widest = self.layers.iter().map(|l| l.inputs.max(l.outputs)).max().unwrap_or(0);
+        let (mut x, mut y) = (vec![0.0f32; widest], vec![0.0f32; widest]);
+        for r in 0..rows {
+            let inputs = self.input_width();
+            x[..inputs]
+                .iter_mut()
+                .enumerate()
+                .for_each(|(j, v)| *v = features[j * rows + r]);
+            for layer in &self.layers {
+                let rhs = Layout {
+                    rows: layer.inputs,
+                    cols: layer.outputs,
+                    row_stride: 1,
+                    col_stride: layer.inputs,
+                };
+                matmul(
+                    &mut y[..layer.outputs],
+                    Layout::row_major(1, layer.outputs),
+                    &x[..layer.inputs],
+                    Layout::row_major(1, layer.inputs),
+                    &layer.weight,
+                    rhs,
+                )?;
+                y[..layer.outputs]
+                    .iter_mut()
+                    .zip(&layer.bias)
+                    .for_each(|(v, &b)| *v += b);
+                layer.activation.apply_in_place(&mut y[..layer.outputs]);
+                std::mem::swap(&mut x, &mut y);
+            }
+            for k in 0..self.output_width() {
+                out[k * rows + r] = x[k];
+            }
+        }
+        Ok(())
+    }
+}
+
 impl Model for CpuDense {
     fn input_width(&self) -> usize {
         self.layers.first().map_or(0, |l| l.inputs)
@@ -104,6 +155,11 @@ impl Model for CpuDense {
             ));
         }
         let mut out = vec![0.0f32; outputs * rows];
+        if rows < DOT_ROWS {
+            self.forward_rows_one_by_one(features, rows, &mut out)?;
+            self.head.apply_columns(&mut out, rows);
+            return Ok(out);
+        }
         let widest = self.widest_hidden();
         let mut a = vec![0.0f32; widest * self.tile_rows.min(rows)];
         let mut b = a.clone();

@@ -163,15 +163,21 @@ fn both_kernels(layers: &[usize], activation: &str, output: &str, rows: usize, t
 fn the_gemm_kernel_equals_candle_for_every_activation_and_head() {
     for activation in ["relu", "gelu", "tanh", "sigmoid", "silu", "identity"] {
         for (output, outs) in [("softmax", 3), ("sigmoid", 1), ("identity", 2)] {
-            // 37 rows over tiles of 16: two full tiles and a partial one.
-            let (cpu, candle) = both_kernels(&[5, 16, 8, outs], activation, output, 37, 16);
-            assert_eq!(cpu.len(), 37 * outs);
-            let worst = cpu
-                .iter()
-                .zip(&candle)
-                .map(|(a, b)| (a - b).abs())
-                .fold(0.0f32, f32::max);
-            assert!(worst < 1e-5, "{activation}/{output}: max difference {worst}");
+            // 37 rows over tiles of 16: two full tiles and a partial one; 1 and
+            // 3 rows take the one-row path.
+            for rows in [37, 3, 1] {
+                let (cpu, candle) = both_kernels(&[5, 16, 8, outs], activation, output, rows, 16);
+                assert_eq!(cpu.len(), rows * outs);
+                let worst = cpu
+                    .iter()
+                    .zip(&candle)
+                    .map(|(a, b)| (a - b).abs())
+                    .fold(0.0f32, f32::max);
+                assert!(
+                    worst < 1e-5,
+                    "{activation}/{output}, {rows} rows: max difference {worst}"
+                );
+            }
         }
     }
 }

@@ -15,6 +15,12 @@ use mlops_serve::{MissingValuePolicy, Predict, Predictor, PredictorConfig, RuleP
 
 use crate::support::{feature_batch, feature_names, float_signature, mlp_package, mlp_weights, safetensors};
 
+/// Equal to float rounding: answers for the same row computed in batches of
+/// different sizes may differ in the last bits (different kernel paths).
+fn close(a: f32, b: f32) -> bool {
+    (a - b).abs() <= 1e-6 * a.abs().max(b.abs()).max(1.0)
+}
+
 fn proba(batch: &RecordBatch, name: &str) -> Vec<f32> {
     batch
         .column_by_name(name)
@@ -45,9 +51,10 @@ fn a_classifier_answers_label_and_one_probability_per_class_in_row_order() {
             .max_by(|a, b| a.1.total_cmp(&b.1))
             .unwrap();
         assert_eq!(labels.value(row), best.0);
-        // Row order: each row alone gets the same answer as inside the batch.
+        // Row order: each row alone gets the same answer as inside the batch
+        // (to float rounding: a single row takes the one-row kernel path).
         let alone = predictor.predict(&batch.slice(row, 1)).unwrap();
-        assert_eq!(proba(&alone, "proba_dog")[0], d[row]);
+        assert!(close(proba(&alone, "proba_dog")[0], d[row]), "row {row}");
     }
 }
 
@@ -519,7 +526,17 @@ fn the_batcher_and_batch_scoring_give_a_real_model_the_same_answers() {
         handles.into_iter().map(|h| h.join().unwrap()).collect()
     });
     for (row, answer) in answers.iter().enumerate() {
-        assert_eq!(answer, &direct.slice(row, 1), "row {row}");
+        let expected = direct.slice(row, 1);
+        assert_eq!(
+            answer.column(0).as_string::<i32>().value(0),
+            expected.column(0).as_string::<i32>().value(0)
+        );
+        for class in ["proba_0", "proba_1", "proba_2"] {
+            assert!(
+                close(proba(answer, class)[0], proba(&expected, class)[0]),
+                "row {row} {class}"
+            );
+        }
     }
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("in.parquet");
