@@ -26,7 +26,7 @@ use mlops_serve::{Predict, Predictor, PredictorConfig};
 
 /// Score a Parquet or CSV file with a model package.
 #[derive(Parser, Debug)]
-#[command(name = "predict", version, about)]
+#[command(name = "predict", about)]
 #[command(group(ArgGroup::new("source").required(true).args(["package", "registry"])))]
 #[command(group(ArgGroup::new("selector").args(["alias", "version"])))]
 struct Cli {

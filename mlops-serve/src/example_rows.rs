@@ -11,8 +11,9 @@ use arrow_schema::{DataType, Field, Schema};
 use mlops_core::{Error, Result, Signature, TypeFamily};
 
 /// JSON rows (`[{"column": value, …}, …]`) as a batch with the signature's
-/// columns: numbers as `Float64` or `Int64`, strings, booleans, nulls; each
-/// column is then brought to its declared type by the door's lossless casts.
+/// columns at their declared types: numbers, strings, booleans and nulls are
+/// read by the column's type family, then cast to the declared width (an
+/// integer that does not fit is an error naming the column).
 pub fn rows_to_batch(rows: &[serde_json::Value], signature: &Signature, location: &str) -> Result<RecordBatch> {
     let bad = |column: &str, row: usize, message: String| {
         Error::invalid_input(
@@ -96,6 +97,20 @@ pub fn rows_to_batch(rows: &[serde_json::Value], signature: &Signature, location
                 });
             }
         };
+        // JSON has numbers, not widths: the column takes its declared type
+        // (an integer that does not fit is an error, not a wrapped value).
+        let options = arrow_cast::CastOptions {
+            safe: false,
+            ..Default::default()
+        };
+        let array = arrow_cast::cast_with_options(&array, &field.data_type, &options).map_err(|e| {
+            Error::invalid_input(
+                "example value",
+                format!("{location}, column `{}`", field.name),
+                e.to_string(),
+                format!("values that fit {}", field.data_type),
+            )
+        })?;
         fields.push(Field::new(&field.name, array.data_type().clone(), true));
         columns.push(array);
     }

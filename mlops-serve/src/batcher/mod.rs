@@ -114,7 +114,12 @@ impl Batcher {
         let input_schema = predictor.input_schema();
         let shared = Arc::new(Shared {
             predictor,
-            queue: Queue::new(config.queue_capacity, config.max_batch_rows, config.max_delay),
+            queue: Queue::new(
+                config.queue_capacity,
+                config.max_batch_rows,
+                config.max_delay,
+                config.spin,
+            ),
             counters: Counters::default(),
             location,
         });
@@ -180,6 +185,7 @@ impl Batcher {
                 Ok(Ticket {
                     answer,
                     location: self.shared.location.clone(),
+                    spin: self.config.spin,
                 })
             }
             Err(_) => {
@@ -294,6 +300,8 @@ impl Request {
 pub struct Ticket {
     answer: oneshot::Receiver<Result<Prediction>>,
     location: String,
+    /// How long [`wait`](Self::wait) polls before parking (the config's `spin`).
+    spin: Duration,
 }
 
 impl Ticket {
@@ -301,9 +309,12 @@ impl Ticket {
     pub fn wait(mut self) -> Result<Prediction> {
         let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
         let mut cx = Context::from_waker(&waker);
+        let spin_until = Instant::now() + self.spin;
         loop {
             match Pin::new(&mut self).poll(&mut cx) {
                 Poll::Ready(answer) => return answer,
+                // Poll a while before parking (see `BatcherConfig::spin`).
+                Poll::Pending if Instant::now() < spin_until => std::hint::spin_loop(),
                 // Spurious wake-ups only cost another poll.
                 Poll::Pending => std::thread::park(),
             }

@@ -54,10 +54,11 @@ pub(crate) struct Queue {
     capacity: usize,
     max_batch_rows: usize,
     max_delay: Duration,
+    spin: Duration,
 }
 
 impl Queue {
-    pub(crate) fn new(capacity: usize, max_batch_rows: usize, max_delay: Duration) -> Self {
+    pub(crate) fn new(capacity: usize, max_batch_rows: usize, max_delay: Duration, spin: Duration) -> Self {
         Queue {
             state: Mutex::new(State {
                 jobs: VecDeque::with_capacity(capacity.min(4096)),
@@ -68,6 +69,7 @@ impl Queue {
             capacity,
             max_batch_rows,
             max_delay,
+            spin,
         }
     }
 
@@ -116,6 +118,19 @@ impl Queue {
             if state.jobs.is_empty() {
                 if !state.open {
                     return None;
+                }
+                // Poll a little before sleeping: waking from a condvar costs
+                // tens of µs, more than a small model's forward pass.
+                if !self.spin.is_zero() {
+                    drop(state);
+                    let until = Instant::now() + self.spin;
+                    while Instant::now() < until && self.lock().jobs.is_empty() {
+                        std::hint::spin_loop();
+                    }
+                    state = self.lock();
+                    if !state.jobs.is_empty() || !state.open {
+                        continue;
+                    }
                 }
                 state = self.ready.wait(state).unwrap_or_else(PoisonError::into_inner);
                 continue;
