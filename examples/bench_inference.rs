@@ -46,6 +46,9 @@ struct Cli {
     /// concurrent callers (e.g. `1,8,32`); one JSON line each.
     #[arg(long, value_delimiter = ',')]
     callers: Vec<usize>,
+    /// How long idle batcher workers and waiting callers poll before sleeping, in µs.
+    #[arg(long, default_value_t = 50)]
+    spin_us: u64,
     /// Requests each caller makes in the batcher test.
     #[arg(long, default_value_t = 5_000)]
     requests_per_caller: usize,
@@ -59,11 +62,13 @@ fn batcher_latency(
     callers: usize,
     requests: usize,
     workers: usize,
+    spin: Duration,
 ) -> Result<serde_json::Value, Box<dyn std::error::Error>> {
-    let batcher = Arc::new(Batcher::new(
-        predictor,
-        BatcherConfig::default().with_workers(workers).with_queue_capacity(4096),
-    )?);
+    let config = BatcherConfig::default()
+        .with_workers(workers)
+        .with_queue_capacity(4096)
+        .with_spin(spin);
+    let batcher = Arc::new(Batcher::new(predictor, config)?);
     for _ in 0..1000 {
         batcher.predict(one.clone())?;
     }
@@ -105,7 +110,7 @@ fn batcher_latency(
         "peer": "mlops-serve-batcher", "version": env!("CARGO_PKG_VERSION"), "workers": workers, "callers": callers,
         "requests": ns.len(), "requests_per_s": (ns.len() as f64 / elapsed).round(),
         "p50_us": (pct(0.50) * 100.0).round() / 100.0, "p99_us": (pct(0.99) * 100.0).round() / 100.0,
-        "mean_batch_rows": (stats.mean_batch_rows() * 100.0).round() / 100.0,
+        "mean_batch_rows": (stats.mean_batch_rows() * 100.0).round() / 100.0, "spin_us": spin.as_micros(),
     }))
 }
 
@@ -223,7 +228,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     {
         println!("{line}");
         for &callers in &cli.callers {
-            let line = batcher_latency(predictor.clone(), &one, callers, cli.requests_per_caller, cli.threads)?;
+            let line = batcher_latency(
+                predictor.clone(),
+                &one,
+                callers,
+                cli.requests_per_caller,
+                cli.threads,
+                Duration::from_micros(cli.spin_us),
+            )?;
             println!("{line}");
         }
     }

@@ -122,6 +122,7 @@ impl Batcher {
             ),
             counters: Counters::default(),
             location,
+            spinning_callers: std::sync::atomic::AtomicUsize::new(0),
         });
         let mut batcher = Batcher {
             shared,
@@ -186,6 +187,7 @@ impl Batcher {
                     answer,
                     location: self.shared.location.clone(),
                     spin: self.config.spin,
+                    shared: self.shared.clone(),
                 })
             }
             Err(_) => {
@@ -296,12 +298,21 @@ impl Request {
 /// The answer to a submitted request, to come: [`wait`](Self::wait) for it,
 /// or `.await` it. Dropping the ticket withdraws the request if no worker
 /// has taken it yet.
-#[derive(Debug)]
 pub struct Ticket {
     answer: oneshot::Receiver<Result<Prediction>>,
     location: String,
     /// How long [`wait`](Self::wait) polls before parking (the config's `spin`).
     spin: Duration,
+    /// The batcher's state (for the count of polling callers).
+    shared: Arc<Shared>,
+}
+
+impl fmt::Debug for Ticket {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Ticket")
+            .field("location", &self.location)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Ticket {
@@ -309,12 +320,33 @@ impl Ticket {
     pub fn wait(mut self) -> Result<Prediction> {
         let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
         let mut cx = Context::from_waker(&waker);
-        let spin_until = Instant::now() + self.spin;
+        // One caller at a time polls; the others park at once, so that many
+        // waiting callers do not take the cores the workers need.
+        let counter = &self.shared.spinning_callers;
+        let polls = !self.spin.is_zero() && counter.fetch_add(1, Ordering::AcqRel) == 0;
+        if !polls && !self.spin.is_zero() {
+            counter.fetch_sub(1, Ordering::AcqRel);
+        }
+        let spin_until = if polls {
+            Instant::now() + self.spin
+        } else {
+            Instant::now()
+        };
+        let mut polling = polls;
         loop {
+            if polling && Instant::now() >= spin_until {
+                polling = false;
+                self.shared.spinning_callers.fetch_sub(1, Ordering::AcqRel);
+            }
             match Pin::new(&mut self).poll(&mut cx) {
-                Poll::Ready(answer) => return answer,
+                Poll::Ready(answer) => {
+                    if polling {
+                        self.shared.spinning_callers.fetch_sub(1, Ordering::AcqRel);
+                    }
+                    return answer;
+                }
                 // Poll a while before parking (see `BatcherConfig::spin`).
-                Poll::Pending if Instant::now() < spin_until => std::hint::spin_loop(),
+                Poll::Pending if polling => std::hint::spin_loop(),
                 // Spurious wake-ups only cost another poll.
                 Poll::Pending => std::thread::park(),
             }

@@ -36,6 +36,9 @@ pub(crate) struct Shared {
     pub(crate) counters: Counters,
     /// How errors name this batcher.
     pub(crate) location: String,
+    /// Callers polling for their answer now (at most one polls; the others
+    /// park, so that on few cores they do not starve the workers).
+    pub(crate) spinning_callers: std::sync::atomic::AtomicUsize,
 }
 
 /// A worker thread's body: runs until the queue is closed and drained.
