@@ -141,7 +141,12 @@ server_pid() {
     [[ "$pid" =~ ^[0-9]+$ ]] || return 1
     kill -0 "$pid" 2>/dev/null || return 1
     # Guard against a recycled pid from an old run: it must be our server's command line.
-    tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$EMU_MARK" || return 1
+    # (Not `tr ... | grep -q`: grep -q exits at the first match, and tr, still writing a
+    # long launcher's command line, then dies of SIGPIPE, which pipefail made a failure:
+    # `env` once said "no GCS emulator running" while it ran.)
+    local cmdline
+    cmdline="$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)" || return 1
+    [[ "$cmdline" == *"$EMU_MARK"* ]] || return 1
     printf '%s' "$pid"
 }
 
