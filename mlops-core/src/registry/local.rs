@@ -64,7 +64,9 @@ impl StoreRegistry {
                     Ok(()) => {}
                     Err(e) if e.kind() == ErrorKind::AlreadyExists => {
                         if !c.exists_ok {
-                            return Err(Error::AlreadyExists { what: c.path.to_string() });
+                            return Err(Error::AlreadyExists {
+                                what: c.path.to_string(),
+                            });
                         }
                     }
                     Err(source) => {
