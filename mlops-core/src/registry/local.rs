@@ -135,7 +135,7 @@ fn staging_file(dest: &std::path::Path) -> std::io::Result<(std::fs::File, std::
     }
 }
 
-/// Closes a file and reports a failure to (as `LocalFileSystem` does): NFS and
+/// Closes a file and reports a failed close, as `LocalFileSystem` does: NFS and
 /// some FUSE file systems commit data only on close, and `File`'s drop ignores
 /// the error.
 fn close(file: std::fs::File) -> std::io::Result<()> {
