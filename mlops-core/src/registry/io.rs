@@ -48,14 +48,4 @@ impl StoreRegistry {
             Err(e) => Err(Error::storage(path.to_string(), e)),
         }
     }
-
-    pub(super) async fn put_blob(&self, bytes: Bytes) -> Result<crate::Digest> {
-        let digest = crate::Digest::of(&bytes);
-        let path = self.layout.blob(&digest);
-        // Content-addressed: an existing blob already has exactly these bytes.
-        match self.put_create(&path, bytes).await {
-            Ok(()) | Err(Error::AlreadyExists { .. }) => Ok(digest),
-            Err(e) => Err(e),
-        }
-    }
 }

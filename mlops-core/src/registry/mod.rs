@@ -7,6 +7,7 @@ mod backoff;
 mod event_log;
 mod idempotent;
 mod io;
+mod local;
 mod meta;
 mod purge;
 mod records;

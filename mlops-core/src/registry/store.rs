@@ -8,6 +8,7 @@ use object_store::ObjectStore;
 use object_store::path::Path;
 
 use super::backoff::{BackoffConfig, Jitter, RetryPolicy, Sleeper};
+use super::local::LocalStore;
 use super::records::{EventRecord, Layout};
 use super::types::{AliasEvent, AuditEntry, Lineage, SearchQuery, Stage, StageEvent, VersionInfo, VersionSelector};
 use super::{Registry, aliases, audit, idempotent, meta, purge, search, stages, versions};
@@ -56,6 +57,9 @@ pub struct StoreRegistry {
     /// GET of a missing key instead of listing the whole history. Only a hint.
     pub(super) heads: Arc<std::sync::Mutex<BTreeMap<String, EventRecord>>>,
     pub(super) retry: RetryPolicy,
+    /// The same store as `store` when the registry is a local directory: register
+    /// then writes its objects in one blocking task (see `local.rs`).
+    pub(super) local: Option<LocalStore>,
 }
 
 impl StoreRegistry {
@@ -69,6 +73,7 @@ impl StoreRegistry {
             version_hints: Arc::default(),
             heads: Arc::default(),
             retry: RetryPolicy::default(),
+            local: None,
         }
     }
 
@@ -79,9 +84,14 @@ impl StoreRegistry {
             location: dir.display().to_string(),
             source,
         })?;
-        let store = object_store::local::LocalFileSystem::new_with_prefix(dir)
-            .map_err(|e| Error::storage(dir.display().to_string(), e))?;
-        Ok(Self::new(Arc::new(store), Path::default()))
+        let store = Arc::new(
+            object_store::local::LocalFileSystem::new_with_prefix(dir)
+                .map_err(|e| Error::storage(dir.display().to_string(), e))?,
+        );
+        Ok(StoreRegistry {
+            local: Some(store.clone()),
+            ..Self::new(store, Path::default())
+        })
     }
 
     /// A registry named by URL: `file:///abs/dir`, or `s3://bucket/prefix`,

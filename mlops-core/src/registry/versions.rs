@@ -2,8 +2,11 @@
 
 use std::collections::BTreeMap;
 
+use bytes::Bytes;
+
 use super::aliases::current_alias;
 use super::io::json;
+use super::local::Create;
 use super::records::VersionRecord;
 use super::snapshot::REGISTER_SNAPSHOT_EVERY;
 use super::store::StoreRegistry;
@@ -38,10 +41,13 @@ pub(super) struct Staged {
     pub(super) name: String,
     pub(super) files: BTreeMap<String, Digest>,
     pub(super) manifest: Digest,
+    /// The blob writes, not yet made: every file, then the manifest.
+    pub(super) blobs: Vec<Create>,
 }
 
 impl StoreRegistry {
-    pub(super) async fn stage_package(&self, package: &dyn ModelPackage) -> Result<Staged> {
+    /// Checks the name and signature and hashes the package's content; writes nothing.
+    pub(super) fn prepare_package(&self, package: &dyn ModelPackage) -> Result<Staged> {
         let name = package.name().to_owned();
         validate_name("model name", &name)?;
         if let Some(trusted) = &self.trusted {
@@ -50,14 +56,36 @@ impl StoreRegistry {
             })?;
             trusted.verify(&package.digest(), sig)?;
         }
-        // Content first: every file and the manifest as content-addressed blobs.
         let mut files = BTreeMap::new();
+        let mut blobs = Vec::new();
+        let mut blob = |bytes: Bytes| {
+            // Content-addressed: an existing blob already has exactly these bytes.
+            let digest = Digest::of(&bytes);
+            blobs.push(Create {
+                path: self.layout.blob(&digest),
+                bytes,
+                exists_ok: true,
+            });
+            digest
+        };
         for file in package.file_names() {
-            let digest = self.put_blob(package.read_file(&file)?).await?;
+            let digest = blob(package.read_file(&file)?);
             files.insert(file, digest);
         }
-        let manifest = self.put_blob(package.manifest_bytes()).await?;
-        Ok(Staged { name, files, manifest })
+        let manifest = blob(package.manifest_bytes());
+        Ok(Staged {
+            name,
+            files,
+            manifest,
+            blobs,
+        })
+    }
+
+    /// [`prepare_package`](Self::prepare_package), then the blob writes.
+    pub(super) async fn stage_package(&self, package: &dyn ModelPackage) -> Result<Staged> {
+        let mut staged = self.prepare_package(package)?;
+        self.put_create_all(std::mem::take(&mut staged.blobs)).await?;
+        Ok(staged)
     }
 
     pub(super) fn version_record_for(
@@ -98,7 +126,11 @@ impl StoreRegistry {
 }
 
 pub(super) async fn register(reg: &StoreRegistry, package: &dyn ModelPackage) -> Result<u64> {
-    let staged = reg.stage_package(package).await?;
+    // 1. Content first: every file and the manifest as content-addressed blobs,
+    // before any record refers to them (below: in the same batch as the record,
+    // ahead of it, or before a listing).
+    let mut staged = reg.prepare_package(package)?;
+    let mut blobs = std::mem::take(&mut staged.blobs);
     let (name, manifest) = (staged.name.clone(), staged.manifest);
     // 2. Publish last: the first create of versions/<n> wins number n.
     let versions = reg.layout.versions(&name);
@@ -110,6 +142,9 @@ pub(super) async fn register(reg: &StoreRegistry, package: &dyn ModelPackage) ->
             // has gone further, the create fails and the next attempt lists.
             Some(h) if attempt == 0 => h + 1,
             _ => {
+                // The blobs before a listing, so that the number listed is as fresh
+                // as it can be when the record is written.
+                reg.put_create_all(std::mem::take(&mut blobs)).await?;
                 let listed = match hint {
                     Some(_) => reg.list_seqs_after(&versions, hint).await?.last().copied(),
                     None => reg.latest_version(&name).await?,
@@ -118,10 +153,13 @@ pub(super) async fn register(reg: &StoreRegistry, package: &dyn ModelPackage) ->
             }
         };
         let record = reg.version_record_for(package, &staged, next, None);
-        match reg
-            .put_create(&reg.layout.version(&name, next), json(&record, "version record")?)
-            .await
-        {
+        let mut batch = std::mem::take(&mut blobs);
+        batch.push(Create {
+            path: reg.layout.version(&name, next),
+            bytes: json(&record, "version record")?,
+            exists_ok: false,
+        });
+        match reg.put_create_all(batch).await {
             Ok(()) => {
                 reg.published(&name, next, &manifest).await;
                 return Ok(next);
