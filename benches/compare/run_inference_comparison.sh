@@ -105,20 +105,21 @@ fi
 # ---------------------------------------------------------------- (b) model + input
 mkdir -p "$DATA_DIR"
 rm -rf "$DATA_DIR/outputs"
+mkdir -p "$DATA_DIR/outputs"
 : >"$RESULTS"
 "$VENV/bin/python" "$SCRIPT_DIR/peer_inference.py" gen "$DATA_DIR" --seed "$SEED"
 log "host: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), load average $(cut -d' ' -f1-3 /proc/loadavg)"
 
 # ---------------------------------------------------------------- (c) ours (Rust)
-# Our side is a release binary that loads $DATA_DIR/weights.safetensors and
-# architecture.json with mlops-serve (Candle), reads the batch from
-# $DATA_DIR/input.f32, times the same calls as peer_inference.py, prints the same
-# JSON lines with "peer": "mlops-serve", and writes its batch output as raw
-# float32 to $DATA_DIR/outputs/ours_t<threads>.f32 for step (e). That binary is
-# not in the repository yet, so this step reports that it skipped ours while
-# $OURS is absent; once the example exists, build it
-# (cargo build --release --example bench_inference) before running this script,
-# or set OURS_BIN to its path, and it is run and cross-checked with the peers.
+# Our side is examples/bench_inference.rs, a release binary that loads
+# $DATA_DIR/weights.safetensors and architecture.json into an mlops-serve
+# Predictor, reads the batch from $DATA_DIR/input.f32, times the same calls as
+# peer_inference.py, prints the same JSON lines with "peer": "mlops-serve" (plus
+# the bare forward pass, and single-row latency through the Batcher with
+# $CALLERS concurrent callers), and writes its batch output as raw float32 to
+# $DATA_DIR/outputs/ours_t<threads>.f32 for step (e). Build it first:
+# cargo build --release --example bench_inference (or set OURS_BIN).
+CALLERS=${CALLERS:-1,8,32}
 run_ours() {
     if [[ ! -x $OURS ]]; then
         log "ours: skipped ($OURS not found: the Rust inference benchmark is not built); running the peers only"
@@ -128,7 +129,7 @@ run_ours() {
     for t in $THREADS; do
         log "running ours (threads=$t)"
         "$OURS" "$DATA_DIR" --threads "$t" --seconds "$BENCH_SECONDS" --latency-iters "$LATENCY_ITERS" \
-            --outputs "$DATA_DIR/outputs/ours_t$t.f32" | tee -a "$RESULTS"
+            --outputs "$DATA_DIR/outputs/ours_t$t.f32" --callers "$CALLERS" | tee -a "$RESULTS"
     done
 }
 run_ours
@@ -170,7 +171,9 @@ print(f"\noutputs of {len(outs)} runs ({', '.join(outs)}) on {ref.shape[0]} rows
       f"max abs diff between runs {worst:.2e}, vs numpy float64 reference {vs_ref:.2e}")
 if worst >= 1e-4 or vs_ref >= 1e-4:
     sys.exit("error: the runs do not compute the same model (max abs diff >= 1e-4)")
-rows = [json.loads(line) for line in open(results) if line.strip()]
+lines = [json.loads(line) for line in open(results) if line.strip()]
+rows = [r for r in lines if "threads" in r]
+batcher = [r for r in lines if "callers" in r]
 hdr = f"{'peer':<14}{'version':<16}{'threads':>8}{'M rows/s':>10}{'p50 us':>10}{'p99 us':>10}"
 print(hdr)
 print("-" * len(hdr))
@@ -178,4 +181,16 @@ for r in rows:
     print(f"{r['peer']:<14}{r.get('version', ''):<16}{r['threads']:>8}{r['rows_per_s'] / 1e6:>10.3f}"
           f"{r['p50_us']:>10.1f}{r['p99_us']:>10.1f}")
 print(f"(batch {rows[0]['batch']} for M rows/s; batch 1 for the latencies; results in {results})")
+ours = {r["threads"]: r for r in rows if r["peer"] == "mlops-serve"}
+for t, r in sorted(ours.items()):
+    print(f"mlops-serve, {t} thread(s): Predictor {r['rows_per_s'] / r['bare_forward_rows_per_s_1_thread']:.3f}x "
+          f"the bare one-thread forward pass"
+          + "".join(f"; {p['rows_per_s'] and r['rows_per_s'] / p['rows_per_s']:.2f}x {p['peer']}"
+                    for p in rows if p["peer"] != "mlops-serve" and p["threads"] == t))
+if batcher:
+    print("\nsingle-row requests through the Batcher (closed loop: each caller waits for its answer)")
+    print(f"{'workers':>8}{'callers':>8}{'p50 us':>10}{'p99 us':>10}{'req/s':>10}{'mean batch':>12}")
+    for r in batcher:
+        print(f"{r['workers']:>8}{r['callers']:>8}{r['p50_us']:>10.1f}{r['p99_us']:>10.1f}"
+              f"{r['requests_per_s']:>10.0f}{r['mean_batch_rows']:>12.2f}")
 PY
