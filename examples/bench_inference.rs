@@ -33,7 +33,7 @@ struct Cli {
     /// Threads a batch is spread over.
     #[arg(long, default_value_t = 1)]
     threads: usize,
-    /// Seconds of timed batch calls.
+    /// Seconds of timed batch calls (each of the Predictor and the bare forward pass).
     #[arg(long, default_value_t = 2.0)]
     seconds: f64,
     /// Timed single-row calls.
@@ -119,23 +119,6 @@ fn median(mut v: Vec<f64>) -> f64 {
     v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
 }
 
-/// Median seconds of one call, timed for `seconds` after a warm-up.
-fn time_calls(seconds: f64, mut call: impl FnMut()) -> (f64, usize) {
-    let warm = Instant::now();
-    while warm.elapsed() < Duration::from_millis(500) {
-        call();
-    }
-    let mut times = Vec::new();
-    let end = Instant::now() + Duration::from_secs_f64(seconds);
-    while Instant::now() < end || times.len() < 5 {
-        let t = Instant::now();
-        call();
-        times.push(t.elapsed().as_secs_f64());
-    }
-    let n = times.len();
-    (median(times), n)
-}
-
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let cli = Cli::parse();
     let spec = ModelSpec::from_json(&std::fs::read_to_string(cli.dir.join("architecture.json"))?)?;
@@ -184,19 +167,38 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         std::fs::write(path, bytes)?;
     }
-    let mut failures = 0usize;
-    let (batch_s, batch_runs) = time_calls(cli.seconds, || {
-        failures += usize::from(predictor.predict(&batch).is_err())
-    });
     // The bare forward pass on the same values, feature-major, one thread: the SDK's overhead baseline.
     let feature_major: Vec<f32> = (0..features)
         .flat_map(|j| (0..rows).map(move |i| (i, j)))
         .map(|(i, j)| rows_major[i * features + j])
         .collect();
     let model = predictor.model();
-    let (bare_s, _) = time_calls(cli.seconds, || {
-        failures += usize::from(model.forward_columns(&feature_major, rows).is_err())
-    });
+    // Predictor and bare forward pass alternate in rounds of 50 ms, so both
+    // see the same machine (load on a shared VM drifts within seconds).
+    let mut failures = 0usize;
+    let (mut predictor_times, mut bare_times) = (Vec::new(), Vec::new());
+    let warm = Instant::now();
+    while warm.elapsed() < Duration::from_millis(500) {
+        failures += usize::from(predictor.predict(&batch).is_err());
+        failures += usize::from(model.forward_columns(&feature_major, rows).is_err());
+    }
+    let end = Instant::now() + Duration::from_secs_f64(cli.seconds * 2.0);
+    while Instant::now() < end || predictor_times.len() < 5 {
+        let round = Instant::now() + Duration::from_millis(50);
+        while Instant::now() < round {
+            let t = Instant::now();
+            failures += usize::from(predictor.predict(&batch).is_err());
+            predictor_times.push(t.elapsed().as_secs_f64());
+        }
+        let round = Instant::now() + Duration::from_millis(50);
+        while Instant::now() < round {
+            let t = Instant::now();
+            failures += usize::from(model.forward_columns(&feature_major, rows).is_err());
+            bare_times.push(t.elapsed().as_secs_f64());
+        }
+    }
+    let batch_runs = predictor_times.len();
+    let (batch_s, bare_s) = (median(predictor_times), median(bare_times));
     let one = batch.slice(0, 1);
     for _ in 0..1000 {
         failures += usize::from(predictor.predict(&one).is_err());
