@@ -98,20 +98,27 @@ fn batcher_latency(
     for r in per_caller {
         ns.extend(r?);
     }
-    ns.sort_by(f64::total_cmp);
-    let pct = |p: f64| {
-        ns.get(((ns.len() as f64 - 1.0) * p).round() as usize)
-            .copied()
-            .unwrap_or(f64::NAN)
-            / 1e3
-    };
+    let (p50, p99) = p50_p99_us(&mut ns);
     let stats = batcher.stats();
     Ok(serde_json::json!({
         "peer": "mlops-serve-batcher", "version": env!("CARGO_PKG_VERSION"), "workers": workers, "callers": callers,
         "requests": ns.len(), "requests_per_s": (ns.len() as f64 / elapsed).round(),
-        "p50_us": (pct(0.50) * 100.0).round() / 100.0, "p99_us": (pct(0.99) * 100.0).round() / 100.0,
+        "p50_us": p50, "p99_us": p99,
         "mean_batch_rows": (stats.mean_batch_rows() * 100.0).round() / 100.0, "spin_us": spin.as_micros(),
     }))
+}
+
+/// The 50th and 99th percentiles, in µs rounded to 0.01, of times in ns.
+fn p50_p99_us(ns: &mut [f64]) -> (f64, f64) {
+    ns.sort_by(f64::total_cmp);
+    let pct = |p: f64| {
+        let ns_at = ns
+            .get(((ns.len() as f64 - 1.0) * p).round() as usize)
+            .copied()
+            .unwrap_or(f64::NAN);
+        (ns_at / 10.0).round() / 100.0
+    };
+    (pct(0.50), pct(0.99))
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -209,20 +216,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         failures += usize::from(predictor.predict(&one).is_err());
         ns.push(t.elapsed().as_nanos() as f64);
     }
-    ns.sort_by(f64::total_cmp);
-    let pct = |p: f64| {
-        ns.get(((ns.len() as f64 - 1.0) * p).round() as usize)
-            .copied()
-            .unwrap_or(f64::NAN)
-            / 1e3
-    };
+    let (p50, p99) = p50_p99_us(&mut ns);
     if failures > 0 {
         return Err(format!("{failures} timed calls failed").into());
     }
     let line = serde_json::json!({
         "peer": "mlops-serve", "version": env!("CARGO_PKG_VERSION"), "threads": cli.threads, "batch": rows,
         "rows_per_s": (rows as f64 / batch_s * 10.0).round() / 10.0,
-        "p50_us": (pct(0.50) * 100.0).round() / 100.0, "p99_us": (pct(0.99) * 100.0).round() / 100.0,
+        "p50_us": p50, "p99_us": p99,
         "batch_runs": batch_runs, "latency_iters": cli.latency_iters,
         "bare_forward_rows_per_s_1_thread": (rows as f64 / bare_s * 10.0).round() / 10.0,
     });

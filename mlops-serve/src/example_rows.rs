@@ -30,65 +30,30 @@ pub fn rows_to_batch(rows: &[serde_json::Value], signature: &Signature, location
             .iter()
             .map(|r| r.get(&field.name).unwrap_or(&serde_json::Value::Null))
             .collect();
+        // Each value read as the column's family; a value of another kind names its row.
+        let read = |kind: &str, get: &dyn Fn(&serde_json::Value) -> bool| -> Result<()> {
+            match values.iter().position(|v| !v.is_null() && !get(v)) {
+                Some(i) => Err(bad(&field.name, i, format!("{} is not {kind}", values[i]))),
+                None => Ok(()),
+            }
+        };
         let array: ArrayRef = match TypeFamily::of(&field.data_type) {
-            TypeFamily::Integer => Arc::new(
-                values
-                    .iter()
-                    .enumerate()
-                    .map(|(i, v)| match v {
-                        serde_json::Value::Null => Ok(None),
-                        // JSON writers often print integers as `45.0`: an integral float is accepted.
-                        v => v
-                            .as_i64()
-                            .or_else(|| {
-                                v.as_f64()
-                                    .filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15)
-                                    .map(|f| f as i64)
-                            })
-                            .map(Some)
-                            .ok_or_else(|| bad(&field.name, i, format!("{v} is not an integer"))),
-                    })
-                    .collect::<Result<Int64Array>>()?,
-            ),
-            TypeFamily::Float => Arc::new(
-                values
-                    .iter()
-                    .enumerate()
-                    .map(|(i, v)| match v {
-                        serde_json::Value::Null => Ok(None),
-                        v => v
-                            .as_f64()
-                            .map(Some)
-                            .ok_or_else(|| bad(&field.name, i, format!("{v} is not a number"))),
-                    })
-                    .collect::<Result<Float64Array>>()?,
-            ),
-            TypeFamily::String => Arc::new(
-                values
-                    .iter()
-                    .enumerate()
-                    .map(|(i, v)| match v {
-                        serde_json::Value::Null => Ok(None),
-                        v => v
-                            .as_str()
-                            .map(Some)
-                            .ok_or_else(|| bad(&field.name, i, format!("{v} is not a string"))),
-                    })
-                    .collect::<Result<StringArray>>()?,
-            ),
-            TypeFamily::Boolean => Arc::new(
-                values
-                    .iter()
-                    .enumerate()
-                    .map(|(i, v)| match v {
-                        serde_json::Value::Null => Ok(None),
-                        v => v
-                            .as_bool()
-                            .map(Some)
-                            .ok_or_else(|| bad(&field.name, i, format!("{v} is not a boolean"))),
-                    })
-                    .collect::<Result<BooleanArray>>()?,
-            ),
+            TypeFamily::Integer => {
+                read("an integer", &|v| json_integer(v).is_some())?;
+                Arc::new(values.iter().map(|v| json_integer(v)).collect::<Int64Array>())
+            }
+            TypeFamily::Float => {
+                read("a number", &|v| v.is_number())?;
+                Arc::new(values.iter().map(|v| v.as_f64()).collect::<Float64Array>())
+            }
+            TypeFamily::String => {
+                read("a string", &|v| v.is_string())?;
+                Arc::new(values.iter().map(|v| v.as_str()).collect::<StringArray>())
+            }
+            TypeFamily::Boolean => {
+                read("a boolean", &|v| v.is_boolean())?;
+                Arc::new(values.iter().map(|v| v.as_bool()).collect::<BooleanArray>())
+            }
             _ => {
                 return Err(Error::TypeMismatch {
                     column: field.name.clone(),
@@ -122,6 +87,15 @@ pub fn rows_to_batch(rows: &[serde_json::Value], signature: &Signature, location
     .map_err(|e| Error::Arrow {
         location: location.to_owned(),
         source: e,
+    })
+}
+
+/// An integer, also when a JSON writer printed it as `45.0`.
+fn json_integer(v: &serde_json::Value) -> Option<i64> {
+    v.as_i64().or_else(|| {
+        v.as_f64()
+            .filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15)
+            .map(|f| f as i64)
     })
 }
 

@@ -87,7 +87,7 @@ impl Predictor {
         } else {
             None
         };
-        let predictor = Self::assemble(
+        let predictor = Self::from_parts(
             package.name(),
             spec,
             &weights,
@@ -113,26 +113,6 @@ impl Predictor {
         config: PredictorConfig,
     ) -> Result<Predictor> {
         spec.validate()?;
-        Self::assemble(
-            name,
-            spec,
-            weights,
-            transforms,
-            input_signature,
-            output_signature,
-            config,
-        )
-    }
-
-    fn assemble(
-        name: &str,
-        spec: ModelSpec,
-        weights: &Weights,
-        transforms: Option<FittedPipeline>,
-        input_signature: Signature,
-        output_signature: Signature,
-        config: PredictorConfig,
-    ) -> Result<Predictor> {
         config.validation.validate()?;
         let input_signature = if input_signature.fields.is_empty() {
             if transforms.is_some() {

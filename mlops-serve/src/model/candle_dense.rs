@@ -71,14 +71,7 @@ impl Model for CandleDense {
 
     fn forward_columns(&self, features: &[f32], rows: usize) -> Result<Vec<f32>> {
         let inputs = self.input_width();
-        if Some(features.len()) != inputs.checked_mul(rows) {
-            return Err(Error::invalid_input(
-                "feature matrix",
-                "model input",
-                format!("{} values for {rows} rows of {inputs} features", features.len()),
-                "features × rows values, feature-major",
-            ));
-        }
+        super::check_feature_matrix(features, inputs, rows)?;
         if rows == 0 {
             return Ok(Vec::new());
         }

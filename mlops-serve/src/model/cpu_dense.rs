@@ -146,14 +146,7 @@ impl Model for CpuDense {
 
     fn forward_columns(&self, features: &[f32], rows: usize) -> Result<Vec<f32>> {
         let (inputs, outputs) = (self.input_width(), self.output_width());
-        if Some(features.len()) != inputs.checked_mul(rows) {
-            return Err(Error::invalid_input(
-                "feature matrix",
-                "model input",
-                format!("{} values for {rows} rows of {inputs} features", features.len()),
-                "features × rows values, feature-major",
-            ));
-        }
+        super::check_feature_matrix(features, inputs, rows)?;
         let mut out = vec![0.0f32; outputs * rows];
         if rows < DOT_ROWS {
             self.forward_rows_one_by_one(features, rows, &mut out)?;

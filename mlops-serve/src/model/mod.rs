@@ -21,7 +21,21 @@ pub use mlp::{LinearSpec, MlpSpec};
 pub use spec::{Activation, ArchitectureSpec, MODEL_SPEC_VERSION, ModelSpec, OutputKind};
 pub use weights::Weights;
 
-use mlops_core::Result;
+use mlops_core::{Error, Result};
+
+/// Checks that `features` holds `rows` rows of `inputs` values (the
+/// [`Model::forward_columns`] contract).
+pub(crate) fn check_feature_matrix(features: &[f32], inputs: usize, rows: usize) -> Result<()> {
+    if Some(features.len()) == inputs.checked_mul(rows) {
+        return Ok(());
+    }
+    Err(Error::invalid_input(
+        "feature matrix",
+        "model input",
+        format!("{} values for {rows} rows of {inputs} features", features.len()),
+        "features × rows values, feature-major",
+    ))
+}
 
 /// A forward pass from feature columns to output columns, head applied.
 ///
