@@ -49,6 +49,10 @@ struct Cli {
     /// How long idle batcher workers and waiting callers poll before sleeping, in µs.
     #[arg(long, default_value_t = 50)]
     spin_us: u64,
+    /// Also answer one batch of this many rows (the input tiled), and report
+    /// the time and how far peak memory rose above the input's own size.
+    #[arg(long)]
+    large_batch: Option<usize>,
     /// Requests each caller makes in the batcher test.
     #[arg(long, default_value_t = 5_000)]
     requests_per_caller: usize,
@@ -105,6 +109,43 @@ fn batcher_latency(
         "requests": ns.len(), "requests_per_s": (ns.len() as f64 / elapsed).round(),
         "p50_us": p50, "p99_us": p99,
         "mean_batch_rows": (stats.mean_batch_rows() * 100.0).round() / 100.0, "spin_us": spin.as_micros(),
+    }))
+}
+
+/// Peak resident memory of this process so far, in bytes (Linux; 0 elsewhere).
+fn peak_rss() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1).and_then(|kb| kb.parse::<u64>().ok()))
+        })
+        .map_or(0, |kb| kb * 1024)
+}
+
+/// One batch of `rows` rows (the input tiled) through the predictor: time and
+/// peak memory above the input batch itself.
+fn large_batch(
+    predictor: &Predictor,
+    batch: &RecordBatch,
+    rows: usize,
+) -> Result<serde_json::Value, Box<dyn std::error::Error>> {
+    let repeats = rows.div_ceil(batch.num_rows().max(1));
+    let tiled = arrow_select::concat::concat_batches(&batch.schema(), std::iter::repeat_n(batch, repeats))?;
+    let tiled = tiled.slice(0, rows.min(tiled.num_rows()));
+    let input_bytes = tiled.get_array_memory_size() as u64;
+    let before = peak_rss();
+    let started = Instant::now();
+    let answer = predictor.predict(&tiled)?;
+    let seconds = started.elapsed().as_secs_f64();
+    let after = peak_rss();
+    Ok(serde_json::json!({
+        "peer": "mlops-serve-large-batch", "rows": answer.num_rows(), "seconds": (seconds * 1000.0).round() / 1000.0,
+        "rows_per_s": (tiled.num_rows() as f64 / seconds).round(),
+        "input_mib": input_bytes / (1 << 20), "answer_mib": answer.get_array_memory_size() / (1 << 20),
+        "peak_rss_rise_during_predict_mib": after.saturating_sub(before) / (1 << 20),
+        "peak_rss_mib": after / (1 << 20),
     }))
 }
 
@@ -230,6 +271,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     #[allow(clippy::print_stdout)]
     {
         println!("{line}");
+        if let Some(rows) = cli.large_batch {
+            println!("{}", large_batch(&predictor, &batch, rows)?);
+        }
         for &callers in &cli.callers {
             let line = batcher_latency(
                 predictor.clone(),
