@@ -31,7 +31,7 @@ use std::path::{Path, PathBuf};
 use clap::Parser;
 
 use arrow_array::cast::AsArray;
-use arrow_array::types::Float64Type;
+use arrow_array::types::{Float32Type, Float64Type};
 use arrow_array::{Array, RecordBatch};
 use candle_core::Tensor;
 use mlops_core::{
@@ -44,7 +44,9 @@ use mlops_data::{
 };
 use mlops_monitor::drift::{DataDrift, DriftConfig, html as drift_html};
 use mlops_serve::train::{TrainConfig, train_dense};
-use mlops_serve::{ModelSpec, Predict, Predictor, PredictorConfig, batch_to_rows};
+use mlops_serve::{
+    MissingValuePolicy, ModelSpec, Predict, Predictor, PredictorConfig, ValidationConfig, batch_to_rows,
+};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 fn bundled(name: &str) -> PathBuf {
@@ -354,22 +356,39 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     );
 
     // 8. Serve: the champion from the registry, smoke-tested, answering today's traffic.
-    let predictor = Predictor::from_package(&loaded, PredictorConfig::default().with_version(champion))?;
+    // Missing incomes and credit scores go on to the package's transforms, which impute them
+    // (the default policy would refuse those rows, since the training data had none).
+    let door = ValidationConfig::default().with_missing_values(MissingValuePolicy::Impute);
+    let config = PredictorConfig::default().with_version(champion).with_validation(door);
+    let predictor = Predictor::from_package(&loaded, config)?;
     let serving_batches: Vec<RecordBatch> = ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(&serving)?)?
         .build()?
         .collect::<Result<_, _>>()?;
-    let (mut answered, mut refused, mut flagged, mut predicted_defaults) = (0usize, 0usize, 0usize, 0usize);
+    let (mut answered, mut refused, mut flagged) = (0usize, 0usize, 0usize);
+    let (mut predicted, mut actual) = (0.0f64, 0usize);
     for batch in &serving_batches {
         let answer = predictor.predict_detailed(batch)?;
         refused += answer.rejected_rows.len();
         flagged += answer.flagged.iter().map(|v| v.count).sum::<usize>();
         answered += batch.num_rows() - answer.rejected_rows.len();
-        let labels = answer.batch.column(0).as_string::<i32>();
-        predicted_defaults += labels.iter().filter(|l| *l == Some("defaulted")).count();
+        let p = answer
+            .batch
+            .column_by_name("proba_defaulted")
+            .ok_or("no proba_defaulted column")?;
+        predicted += p
+            .as_primitive::<Float32Type>()
+            .iter()
+            .flatten()
+            .map(f64::from)
+            .sum::<f64>();
+        let truth = batch.column_by_name("defaulted").ok_or("no label column")?.as_boolean();
+        actual += truth.true_count();
     }
     println!(
         "\n== 8. Served version {champion}: {answered} rows answered, {refused} refused at the door, \
-         {flagged} values flagged (outside training ranges/categories); predicted defaults {predicted_defaults}"
+         {flagged} values flagged; mean predicted default probability {:.4}, observed default rate {:.4}",
+        predicted / answered.max(1) as f64,
+        actual as f64 / answered.max(1) as f64
     );
 
     // 9. Drift of today's traffic against the training data.
