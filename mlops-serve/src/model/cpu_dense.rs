@@ -11,6 +11,19 @@ use super::{Activation, DenseStack, Model, OutputKind, Weights};
 /// activation buffer, which stays in a core's L2 cache.
 const DEFAULT_TILE_ROWS: usize = 256;
 
+/// `v = act(v + b)` over one row of a layer's outputs, in one pass for the
+/// activations that vectorise (relu, identity), else bias then activation.
+fn add_bias_and_activate(row: &mut [f32], bias: &[f32], activation: Activation) {
+    match activation {
+        Activation::Relu => row.iter_mut().zip(bias).for_each(|(v, &b)| *v = (*v + b).max(0.0)),
+        Activation::Identity => row.iter_mut().zip(bias).for_each(|(v, &b)| *v += b),
+        other => {
+            row.iter_mut().zip(bias).for_each(|(v, &b)| *v += b);
+            other.apply_in_place(row);
+        }
+    }
+}
+
 /// Below this many rows, rows are computed one by one against `W` as stored
 /// instead of a `gemm` call: gemm's single-row path reads `Wᵀ` down its
 /// columns (stride `out`), and cost more than the rest of a one-row request.
@@ -196,8 +209,7 @@ impl Model for CpuDense {
                         rhs_layout,
                     )?;
                     for row in dst.chunks_exact_mut(layer.outputs) {
-                        row.iter_mut().zip(&layer.bias).for_each(|(v, &bias)| *v += bias);
-                        layer.activation.apply_in_place(row);
+                        add_bias_and_activate(row, &layer.bias, layer.activation);
                     }
                     std::mem::swap(&mut a, &mut b);
                 }
