@@ -45,7 +45,7 @@ pub(crate) fn check_feature_matrix(features: &[f32], inputs: usize, rows: usize)
 /// Arrow buffer without another copy.
 ///
 /// Contract: `features.len() == input_width() * rows` (else
-/// [`Error::InvalidInput`](mlops_core::Error::InvalidInput)); the answer has
+/// [`Error::InvalidInput`]); the answer has
 /// `output_width() * rows` values; `rows == 0` gives an empty answer. An
 /// implementation computes on the calling thread (the predictor decides how
 /// work is spread over threads) and never panics.
