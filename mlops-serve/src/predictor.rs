@@ -332,7 +332,21 @@ impl Predictor {
             &self.at_door,
             self.config.validation.max_reported_rows,
         )?;
-        self.model.forward_columns(&matrix, batch.num_rows())
+        let rows = batch.num_rows();
+        let values = self.model.forward_columns(&matrix, rows)?;
+        // The answer is sliced by output below: a kernel that broke its
+        // contract must be an error here, not an out-of-bounds panic there.
+        if values.len() != self.model.output_width() * rows {
+            return Err(Error::inference(
+                &self.at_answer,
+                format!(
+                    "the model returned {} values for {rows} rows of {} outputs",
+                    values.len(),
+                    self.model.output_width()
+                ),
+            ));
+        }
+        Ok(values)
     }
 
     fn report(&self, batch: &RecordBatch, result: &Result<Prediction>, started: Instant) {
