@@ -55,6 +55,9 @@ pub(crate) struct Queue {
     max_batch_rows: usize,
     max_delay: Duration,
     spin: Duration,
+    /// Pushes so far: an idle worker polls this counter, not the lock, so its
+    /// polling never makes a caller's push wait for the mutex.
+    pushes: std::sync::atomic::AtomicU64,
 }
 
 impl Queue {
@@ -70,6 +73,7 @@ impl Queue {
             max_batch_rows,
             max_delay,
             spin,
+            pushes: std::sync::atomic::AtomicU64::new(0),
         }
     }
 
@@ -92,6 +96,7 @@ impl Queue {
         state.rows += job.batch.num_rows();
         state.jobs.push_back(job);
         drop(state);
+        self.pushes.fetch_add(1, std::sync::atomic::Ordering::Release);
         self.ready.notify_one();
         Ok(())
     }
@@ -122,9 +127,10 @@ impl Queue {
                 // Poll a little before sleeping: waking from a condvar costs
                 // tens of µs, more than a small model's forward pass.
                 if !self.spin.is_zero() {
+                    let seen = self.pushes.load(std::sync::atomic::Ordering::Acquire);
                     drop(state);
                     let until = Instant::now() + self.spin;
-                    while Instant::now() < until && self.lock().jobs.is_empty() {
+                    while self.pushes.load(std::sync::atomic::Ordering::Acquire) == seen && Instant::now() < until {
                         std::hint::spin_loop();
                     }
                     state = self.lock();
