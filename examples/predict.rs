@@ -6,6 +6,8 @@
 //!     --input requests.parquet --output scores.parquet
 //! ```
 //!
+//! - Parquet to Parquet streams the input row group by row group (bounded
+//!   memory, output rows in input order) and draws a progress bar on stderr.
 //! - IN is `.parquet` or `.csv`. A CSV is parsed with the package's input
 //!   schema: each declared column as its declared type, never guessed.
 //! - OUT is `.parquet`, `.csv` or `.jsonl`, chosen by its extension. A
@@ -22,7 +24,7 @@ use std::process::ExitCode;
 
 use clap::{ArgGroup, Parser};
 use mlops_core::{Error, ModelPackage, Registry, StoreRegistry, VersionSelector};
-use mlops_serve::{Predict, Predictor, PredictorConfig};
+use mlops_serve::{Carry, Predict, Predictor, PredictorConfig, ScoreConfig, ScoreProgress, score_parquet};
 
 /// Score a Parquet or CSV file with a model package.
 #[derive(Parser, Debug)]
@@ -78,6 +80,24 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     };
     let predictor = Predictor::from_package(&package, PredictorConfig::default())?;
     let started = std::time::Instant::now();
+    let is = |p: &std::path::Path, ext: &str| p.extension().is_some_and(|e| e.eq_ignore_ascii_case(ext));
+    if is(&cli.input, "parquet") && is(&cli.output, "parquet") {
+        // Parquet to Parquet streams row groups (bounded memory, in order) with a progress bar.
+        let config = ScoreConfig::default()
+            .with_carry(Carry::None)
+            .with_progress(progress_bar);
+        let report = score_parquet(&predictor, cli.input.as_path(), &cli.output, config)?;
+        eprintln!(
+            "\nscored {} rows ({} refused) in {} row groups with {} in {:.2?} → {}",
+            report.rows,
+            report.rejected_rows,
+            report.row_groups,
+            package.name(),
+            started.elapsed(),
+            cli.output.display()
+        );
+        return Ok(());
+    }
     let batches = mlops_examples::tables::read(&cli.input, package.input_signature(), cli.batch_rows.max(1))?;
     let mut answers = Vec::with_capacity(batches.len());
     let (mut rows, mut refused) = (0usize, 0usize);
@@ -102,6 +122,27 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         cli.output.display()
     );
     Ok(())
+}
+
+/// A one-line progress bar on stderr, redrawn in place.
+fn progress_bar(p: ScoreProgress) {
+    const WIDTH: usize = 30;
+    let done = if p.rows_total == 0 {
+        1.0
+    } else {
+        p.rows_done as f64 / p.rows_total as f64
+    };
+    let filled = ((done * WIDTH as f64).round() as usize).min(WIDTH);
+    eprint!(
+        "\r[{}{}] {:>5.1}% {} / {} rows, row group {} / {}",
+        "#".repeat(filled),
+        " ".repeat(WIDTH - filled),
+        done * 100.0,
+        p.rows_done,
+        p.rows_total,
+        p.row_groups_done,
+        p.row_groups_total
+    );
 }
 
 /// Row numbers in a refusal are within the batch; say where the batch starts.

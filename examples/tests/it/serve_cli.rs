@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::Arc;
 
-use arrow_array::{ArrayRef, Float64Array, RecordBatch};
+use arrow_array::{Array, ArrayRef, Float64Array, RecordBatch};
 
 use crate::cli::example;
 
@@ -132,6 +132,42 @@ fn an_imported_model_scores_csv_and_parquet_as_scikit_learn_does() {
             assert!((got - want).abs() < 1e-5, "row {row} class {k}: {got} vs {want}");
         }
     }
+    // Parquet in, Parquet out: streamed row group by row group, with a progress bar.
+    let scores_parquet = dir.path().join("scores.parquet");
+    let out = run(
+        "predict",
+        &[
+            "--package",
+            pkg.to_str().unwrap(),
+            "--input",
+            sample.to_str().unwrap(),
+            "--output",
+            scores_parquet.to_str().unwrap(),
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("100.0%") && stderr(&out).contains("] "),
+        "{}",
+        stderr(&out)
+    );
+    let scored: Vec<RecordBatch> = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(
+        std::fs::File::open(&scores_parquet).unwrap(),
+    )
+    .unwrap()
+    .build()
+    .unwrap()
+    .collect::<Result<_, _>>()
+    .unwrap();
+    let labels: Vec<String> = scored
+        .iter()
+        .flat_map(|b| {
+            let c = arrow_array::cast::AsArray::as_string::<i32>(b.column_by_name("label").unwrap().as_ref()).clone();
+            (0..c.len()).map(move |i| c.value(i).to_owned()).collect::<Vec<_>>()
+        })
+        .collect();
+    let expected_labels: Vec<String> = serde_json::from_value(expected["labels"].clone()).unwrap();
+    assert_eq!(labels, expected_labels);
     // From the registry, Parquet in, CSV out.
     let scores_csv = dir.path().join("scores.csv");
     let out = run(
