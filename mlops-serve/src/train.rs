@@ -87,6 +87,23 @@ fn candle(location: &str) -> impl Fn(candle_core::Error) -> Error + '_ {
 /// `[rows]`) for a sigmoid head, values (`f32`, `[rows, outputs]`) for an
 /// identity head. The loss is cross-entropy, binary cross-entropy or mean
 /// squared error to match.
+///
+/// ```
+/// use candle_core::{Device, Tensor};
+/// use mlops_serve::ModelSpec;
+/// use mlops_serve::train::{TrainConfig, train_dense};
+///
+/// // y = 2a − b, learnt by a linear model.
+/// let x = Tensor::from_vec(vec![0f32, 0., 1., 0., 0., 1., 1., 1.], (4, 2), &Device::Cpu)?;
+/// let y = Tensor::from_vec(vec![0f32, 2., -1., 1.], (4, 1), &Device::Cpu)?;
+/// let spec = ModelSpec::from_json(r#"{"architecture": "linear", "inputs": 2, "outputs": 1,
+///     "output": "identity", "features": ["a", "b"]}"#)?;
+/// let trained = train_dense(&spec, &x, &y, &TrainConfig::default().with_epochs(500).with_learning_rate(0.05))?;
+/// assert!(trained.losses.last().copied().unwrap_or(1.0) < 1e-3);
+/// // The same bytes go into a package; serving reads them with the same spec.
+/// assert!(mlops_core::PackageBuilder::new("m").weights(trained.safetensors).build().is_ok());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn train_dense(spec: &ModelSpec, x: &Tensor, y: &Tensor, config: &TrainConfig) -> Result<Trained> {
     spec.validate()?;
     let stack = spec.architecture.dense_stack(spec.output);

@@ -39,6 +39,19 @@ pub const MODEL_SPEC_VERSION: u32 = 1;
 ///
 /// Weights are `[out, in]` matrices as PyTorch's `nn.Linear` stores them, in
 /// any float dtype (F16, BF16, F32, F64); they are cast to `f32`, the compute dtype.
+///
+/// ```
+/// use mlops_serve::ModelSpec;
+///
+/// let spec = ModelSpec::from_json(r#"{"architecture": "mlp", "layers": [3, 8, 2], "activation": "gelu",
+///     "output": "softmax", "features": ["a", "b", "c"], "classes": ["no", "yes"]}"#)?;
+/// let names: Vec<String> = spec.architecture.architecture().tensors().into_iter().map(|t| t.name).collect();
+/// assert_eq!(names, ["0.weight", "0.bias", "2.weight", "2.bias"]);
+/// // A typo is refused, not ignored.
+/// assert!(ModelSpec::from_json(r#"{"architecture": "mlp", "layer": [3, 2], "activation": "relu",
+///     "output": "identity", "features": ["a", "b", "c"]}"#).is_err());
+/// # Ok::<(), mlops_serve::Error>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct ModelSpec {
