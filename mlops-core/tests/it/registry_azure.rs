@@ -64,29 +64,10 @@ fn azure(test: &str) -> Option<StoreBackend> {
             .with_allow_http(true)
     };
     let store = builder.build().unwrap();
-    // A fresh prefix per test and run keeps tests independent on a shared container.
-    let root = Path::from(format!(
-        "conformance/{}-{}-{}",
-        test,
-        std::process::id(),
-        mlops_core::time::now_ms()
-    ));
-    Some(StoreBackend::new(Arc::new(store), root))
+    Some(emulator::fresh_backend(Arc::new(store), test))
 }
 
-emulator::conformance_tests!(azure, "Azure");
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn create_only_writes_hold() {
-    if let Some(backend) = azure("create_only_writes_hold") {
-        tokio::time::timeout(
-            std::time::Duration::from_secs(120),
-            emulator::create_only_writes_hold(backend.store.clone(), &backend.root),
-        )
-        .await
-        .expect("Azure create-only test timed out");
-    }
-}
+emulator::conformance_tests!(azure, "Azure", with_raw_create_only);
 
 /// `StoreRegistry::from_url("az://…")` configures itself from `AZURE_*` variables.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

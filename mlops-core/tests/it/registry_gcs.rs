@@ -42,29 +42,10 @@ fn gcs(test: &str) -> Option<StoreBackend> {
         .with_bucket_name(&cfg["MLOPS_TEST_GCS_BUCKET"])
         .build()
         .unwrap();
-    // A fresh prefix per test and run keeps tests independent on a shared bucket.
-    let root = Path::from(format!(
-        "conformance/{}-{}-{}",
-        test,
-        std::process::id(),
-        mlops_core::time::now_ms()
-    ));
-    Some(StoreBackend::new(Arc::new(store), root))
+    Some(emulator::fresh_backend(Arc::new(store), test))
 }
 
-emulator::conformance_tests!(gcs, "GCS");
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn create_only_writes_hold() {
-    if let Some(backend) = gcs("create_only_writes_hold") {
-        tokio::time::timeout(
-            std::time::Duration::from_secs(120),
-            emulator::create_only_writes_hold(backend.store.clone(), &backend.root),
-        )
-        .await
-        .expect("GCS create-only test timed out");
-    }
-}
+emulator::conformance_tests!(gcs, "GCS", with_raw_create_only);
 
 /// `StoreRegistry::from_url("gs://…")` configures itself from `GOOGLE_*` variables.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -14,7 +14,6 @@ use mlops_core::conformance::StoreBackend;
 
 use crate::emulator;
 use object_store::aws::AmazonS3Builder;
-use object_store::path::Path;
 
 /// Endpoint configuration of the loopback server, read from the environment
 /// or from the start script's `env` output (the same lookup as the other emulators).
@@ -46,14 +45,7 @@ fn s3(test: &str) -> Option<StoreBackend> {
         .with_region(cfg.get("AWS_REGION").map_or("us-east-1", String::as_str))
         .build()
         .unwrap();
-    // A fresh prefix per test and run keeps tests independent on a shared bucket.
-    let root = Path::from(format!(
-        "conformance/{}-{}-{}",
-        test,
-        std::process::id(),
-        mlops_core::time::now_ms()
-    ));
-    Some(StoreBackend::new(Arc::new(store), root))
+    Some(emulator::fresh_backend(Arc::new(store), test))
 }
 
 emulator::conformance_tests!(s3, "S3");

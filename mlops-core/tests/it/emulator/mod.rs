@@ -79,6 +79,21 @@ pub fn rerun_with_env(test: &str, settings: &HashMap<String, String>, prefixes: 
 /// Create-only writes on this store: a second create of a key fails with `AlreadyExists`
 /// and leaves the first body; of 8 concurrent creates of one key exactly one wins (20
 /// keys). The registry's every mutation relies on this.
+/// The conformance backend for one test: `store` under a fresh prefix per test and run,
+/// which keeps tests independent on a shared bucket or container.
+pub fn fresh_backend(
+    store: std::sync::Arc<dyn object_store::ObjectStore>,
+    test: &str,
+) -> mlops_core::conformance::StoreBackend {
+    let root = object_store::path::Path::from(format!(
+        "conformance/{}-{}-{}",
+        test,
+        std::process::id(),
+        mlops_core::time::now_ms()
+    ));
+    mlops_core::conformance::StoreBackend::new(store, root)
+}
+
 pub async fn create_only_writes_hold(
     store: std::sync::Arc<dyn object_store::ObjectStore>,
     root: &object_store::path::Path,
@@ -144,6 +159,22 @@ macro_rules! conformance_tests {
             independent_writers,
             idempotent_register);
         $crate::emulator::conformance_tests!(@each $backend, $label, store: create_only, integrity, malformed_records, signatures);
+    };
+    // The suite plus the raw create-only check of the store itself (object_store's
+    // conditional put against the emulator, without the registry on top).
+    ($backend:ident, $label:literal, with_raw_create_only) => {
+        $crate::emulator::conformance_tests!($backend, $label);
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn create_only_writes_hold() {
+            if let Some(backend) = $backend("create_only_writes_hold") {
+                tokio::time::timeout(
+                    std::time::Duration::from_secs(120),
+                    $crate::emulator::create_only_writes_hold(backend.store.clone(), &backend.root),
+                )
+                .await
+                .expect(concat!($label, " create-only test timed out"));
+            }
+        }
     };
     (@each $backend:ident, $label:literal, $kind:ident: $($name:ident),*) => {$(
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
