@@ -362,6 +362,41 @@ fn requests_are_projected_to_the_model_inputs() {
 }
 
 #[test]
+fn requests_on_alternating_shared_schemas_each_find_their_own_columns() {
+    // The batcher reuses the projection of the last request schema it saw;
+    // alternating two schemas with `x` at different positions must still
+    // read `x` every time, never the other column.
+    use arrow_schema::{DataType, Field, Schema};
+    let predictor = Arc::new(Affine::new());
+    let batcher = start(&predictor, BatcherConfig::default().with_workers(1));
+    let id_first = Arc::new(Schema::new(vec![
+        Field::new("id", DataType::Float64, false),
+        Field::new("x", DataType::Float64, false),
+    ]));
+    let x_first = Arc::new(Schema::new(vec![
+        Field::new("x", DataType::Float64, false),
+        Field::new("id", DataType::Float64, false),
+    ]));
+    let answers = within(5, move || {
+        (0..40)
+            .map(|i| {
+                let x = f64::from(i);
+                let id = Arc::new(Float64Array::from(vec![1000.0 + x])) as _;
+                let xv = Arc::new(Float64Array::from(vec![x])) as _;
+                let batch = if i % 3 == 0 {
+                    RecordBatch::try_new(Arc::clone(&x_first), vec![xv, id]).unwrap()
+                } else {
+                    RecordBatch::try_new(Arc::clone(&id_first), vec![id, xv]).unwrap()
+                };
+                ys(&batcher.predict(batch).unwrap())[0]
+            })
+            .collect::<Vec<_>>()
+    });
+    let expected: Vec<Option<f64>> = (0..40).map(|i| Some(2.0 * f64::from(i) + 1.0)).collect();
+    assert_eq!(answers, expected);
+}
+
+#[test]
 fn with_a_delay_a_worker_waits_for_a_full_batch() {
     let predictor = Arc::new(Affine::new());
     let config = BatcherConfig::default()
