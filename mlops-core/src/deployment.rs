@@ -23,4 +23,8 @@ pub trait DeploymentStrategy: Send + Sync + std::fmt::Debug {
 
     /// Routes a request identified by a stable key (e.g. a hash of the user id).
     fn route(&self, request_key: u64) -> Route;
+
+    /// Every version [`route`](Self::route) may name, as primary or shadow: a
+    /// deployment checks that each is loaded before it puts the strategy live.
+    fn versions(&self) -> Vec<u64>;
 }

@@ -88,6 +88,7 @@ mod batch_score;
 mod batcher;
 mod cast;
 mod columns;
+pub mod deployment;
 mod device;
 mod door;
 mod example_rows;

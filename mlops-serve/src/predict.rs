@@ -22,6 +22,12 @@ pub trait Predict: Send + Sync + Debug {
     /// The model's name, for errors, logs and events.
     fn model_name(&self) -> &str;
 
+    /// The registry version this predictor serves, when it knows it: a
+    /// deployment refuses to put it live under another version number.
+    fn version(&self) -> Option<u64> {
+        None
+    }
+
     /// The columns a request must carry (others are ignored).
     fn input_schema(&self) -> SchemaRef;
 

@@ -372,6 +372,10 @@ impl Predictor {
 }
 
 impl Predict for Predictor {
+    fn version(&self) -> Option<u64> {
+        self.config.version
+    }
+
     fn model_name(&self) -> &str {
         &self.name
     }
