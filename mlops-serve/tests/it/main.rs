@@ -10,4 +10,5 @@ mod fixtures;
 mod fuzz;
 mod models;
 mod predictor;
+mod rollout_stats;
 mod stream_score;
