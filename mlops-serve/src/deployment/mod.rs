@@ -41,7 +41,8 @@ mod window;
 pub use ab::{AbComparison, AbMetric, ContinuousTest, compare_rates, compare_values};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use gate::{
-    ErrorRate, ErrorRateVsBaseline, Gate, GateInput, GateReading, LatencyQuantile, LatencyVsBaseline, Verdict,
+    ErrorRate, ErrorRateVsBaseline, Gate, GateInput, GateReading, LabelledMetric, LatencyQuantile, LatencyVsBaseline,
+    MetricReading, MetricVsBaseline, OutputInvalidRate, RejectedShare, ScoreDrift, Verdict,
 };
 pub use history::{RolloutEvent, RolloutHistory, RolloutRecord};
 pub use hooks::{NoHooks, RolloutHooks};

@@ -91,8 +91,8 @@ pub struct CanaryPlan {
 }
 
 impl CanaryPlan {
-    /// Steps of `step_weight` up to `max_weight` (Flagger's `stepWeight`/`maxWeight`);
-    /// promotion follows the last step.
+    /// Steps of `step_weight` up to `max_weight` (Flagger's `stepWeight`/`maxWeight`,
+    /// below 100 %); promotion follows the last step.
     pub fn stepped(step_weight: Weight, max_weight: Weight) -> Result<CanaryPlan> {
         if step_weight == Weight::ZERO || step_weight > max_weight {
             return Err(Error::invalid_input(
@@ -112,15 +112,19 @@ impl CanaryPlan {
         Self::with_steps(steps)
     }
 
-    /// Explicit steps (e.g. 1 %, 5 %, 25 %, 50 %): ascending, above 0.
+    /// Explicit steps (e.g. 1 %, 5 %, 25 %, 50 %): ascending, above 0 and
+    /// below 100 %, so that every step leaves the stable version traffic to
+    /// compare with. Promotion (100 %) follows the last step.
     pub fn with_steps(steps: Vec<Weight>) -> Result<CanaryPlan> {
         let ascending = steps.windows(2).all(|w| w[0] < w[1]);
-        if steps.is_empty() || !ascending || steps[0] == Weight::ZERO {
+        let in_range =
+            steps.first().is_some_and(|&w| w > Weight::ZERO) && steps.last().is_some_and(|&w| w < Weight::ALL);
+        if !ascending || !in_range {
             return Err(Error::invalid_input(
                 "canary plan",
                 "steps",
                 format!("{steps:?}"),
-                "one or more ascending weights above 0",
+                "one or more ascending weights above 0 % and below 100 % (promotion follows the last)",
             ));
         }
         Ok(CanaryPlan {

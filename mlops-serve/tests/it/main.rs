@@ -6,6 +6,7 @@ mod support;
 
 mod batch_score;
 mod batcher;
+mod deployment;
 mod fixtures;
 mod fuzz;
 mod models;

@@ -10,7 +10,10 @@ use mlops_serve::deployment::stats::{
 use serde_json::Value;
 
 fn reference() -> Value {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/rollout_stats_reference.json");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/rollout_stats_reference.json"
+    );
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
@@ -34,7 +37,10 @@ fn floats(v: &Value) -> Vec<f64> {
 /// Relative closeness for values that may be tiny (p-values far in a tail).
 fn close(found: f64, expected: f64, rel: f64, what: &str) {
     let tol = rel * expected.abs().max(1e-300) + 1e-15;
-    assert!((found - expected).abs() <= tol, "{what}: found {found:e}, SciPy/statsmodels {expected:e}");
+    assert!(
+        (found - expected).abs() <= tol,
+        "{what}: found {found:e}, SciPy/statsmodels {expected:e}"
+    );
 }
 
 #[test]
@@ -66,7 +72,12 @@ fn mann_whitney_and_welch_match_scipy() {
             let mw = mann_whitney_u(&a, &b, alternative(alt)).unwrap();
             let expected = &c["mann_whitney"][alt];
             close(mw.statistic, f(&expected["statistic"]), 1e-12, &format!("U, {what}"));
-            close(mw.p_value, f(&expected["p_value"]), 1e-8, &format!("Mann–Whitney p, {what}"));
+            close(
+                mw.p_value,
+                f(&expected["p_value"]),
+                1e-8,
+                &format!("Mann–Whitney p, {what}"),
+            );
 
             let w = welch_t(&a, &b, alternative(alt), 0.95).unwrap();
             let expected = &c["welch"][alt];

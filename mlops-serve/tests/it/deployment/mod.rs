@@ -1,0 +1,10 @@
+//! Deployments, routing and rollouts, in virtual time unless a test says otherwise.
+
+mod support;
+
+mod ab;
+mod blue_green;
+mod canary;
+mod hot_swap;
+mod routing;
+mod shadow;
