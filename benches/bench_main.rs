@@ -3,6 +3,7 @@
 mod benchmarks;
 
 criterion::criterion_main!(
+    benchmarks::deployment::benches,
     benchmarks::drift::benches,
     benchmarks::online::benches,
     benchmarks::profile::benches,

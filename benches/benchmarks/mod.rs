@@ -1,5 +1,6 @@
 //! Benchmark modules.
 
+pub(crate) mod deployment;
 pub(crate) mod drift;
 pub(crate) mod online;
 pub(crate) mod profile;
