@@ -61,7 +61,22 @@ pub struct AbComparison {
     pub still_needed_per_arm: Option<u64>,
 }
 
-/// Compares two rates (`x` successes of `n` trials each) as an A/B test.
+/// Compares two rates (`x` successes of `n` trials each) as an A/B test:
+/// conversions, clicks, anything the application counts per variant.
+///
+/// ```
+/// use mlops_serve::deployment::compare_rates;
+///
+/// // 5.5 % against 5.0 % conversions, 4,000 users each.
+/// let c = compare_rates((220, 4_000), (200, 4_000), 0.05, 0.8)?;
+/// assert!(!c.significant);
+/// assert!(c.confidence_interval.0 < 0.0 && c.confidence_interval.1 > 0.0);
+/// // Detecting a 0.5-point lift with 80 % power takes 31,218 users per arm
+/// // (statsmodels' NormalIndPower agrees): 27,218 more than each arm has.
+/// assert!((c.needed_per_arm.unwrap() - 31_217.42).abs() < 0.01);
+/// assert_eq!(c.still_needed_per_arm, Some(27_218));
+/// # Ok::<(), mlops_serve::Error>(())
+/// ```
 pub fn compare_rates(variant: (u64, u64), control: (u64, u64), alpha: f64, power: f64) -> Result<AbComparison> {
     let t = two_proportion_z(
         variant.0,

@@ -11,6 +11,28 @@ use super::routing::{Weight, bucket_of};
 ///
 /// The sample is sticky (by key) and independent of the inner split: the key
 /// is salted before bucketing, so a mirrored 10 % is not the canary's 10 %.
+///
+/// ```
+/// # use std::sync::Arc;
+/// # use arrow_array::{Float64Array, RecordBatch};
+/// # use mlops_serve::deployment::*;
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let (stable, candidate) = doc_support::two_versions();
+/// let deployment = Deployment::new("churn", 1, stable, DeploymentConfig::default())?;
+/// deployment.load(2, candidate)?;
+/// // Everyone is answered by version 1; every request is also run on version 2.
+/// deployment.set_strategy(Arc::new(Mirror::new(Arc::new(Split::all(1)), 2, Weight::ALL)))?;
+///
+/// let batch = RecordBatch::try_from_iter([("x", Arc::new(Float64Array::from(vec![1.0, 2.0])) as _)])?;
+/// for _ in 0..10 {
+///     assert_eq!(deployment.predict(None, &batch)?.version, 1);
+/// }
+/// # while deployment.shadow_report(2, None)?.rows < 20 { std::thread::yield_now(); }
+/// let report = deployment.shadow_report(2, None)?;
+/// assert_eq!(report.rows, 20);
+/// assert!((report.mean_abs_score_diff.unwrap() - 0.001).abs() < 1e-9);
+/// # Ok(()) }
+/// ```
 #[derive(Clone, Debug)]
 pub struct Mirror {
     inner: Arc<dyn DeploymentStrategy>,

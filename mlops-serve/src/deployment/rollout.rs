@@ -67,6 +67,8 @@ pub struct RolloutStatus {
     pub failures: u32,
     /// Time since it started.
     pub elapsed: Duration,
+    /// The reason of the last promotion or rollback, once there is one.
+    pub last_decision: Option<String>,
 }
 
 enum Kind {
@@ -181,6 +183,35 @@ impl Rollout {
 
     /// Starts a blue/green rollout: `candidate` (green, already loaded) gets
     /// its preview keys and mirrored share, `stable` (blue) everything else.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use std::time::Duration;
+    /// # use arrow_array::{Float64Array, RecordBatch};
+    /// # use mlops_serve::deployment::*;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let (blue, green) = doc_support::two_versions();
+    /// let clock = Arc::new(ManualClock::new());
+    /// let config = DeploymentConfig::default().with_clock(clock.clone());
+    /// let deployment = Arc::new(Deployment::new("churn", 1, blue, config)?);
+    /// deployment.load(2, green)?;
+    /// let plan = BlueGreenPlan::new()
+    ///     .with_preview_keys([42])
+    ///     .with_preview_length(StepLength::time(Duration::from_secs(60)))
+    ///     .with_rollback_window(Duration::from_secs(600));
+    /// let rollout = Rollout::blue_green(deployment.clone(), 1, 2, plan)?;
+    ///
+    /// let batch = RecordBatch::try_from_iter([("x", Arc::new(Float64Array::from(vec![1.0])) as _)])?;
+    /// assert_eq!(deployment.predict(Some(42), &batch)?.version, 2); // a tester previews green
+    /// assert_eq!(deployment.predict(Some(7), &batch)?.version, 1);  // everyone else: blue
+    /// clock.advance(Duration::from_secs(61));
+    /// assert_eq!(rollout.tick()?, Phase::Promoted);                  // one switch
+    /// assert_eq!(deployment.predict(Some(7), &batch)?.version, 2);
+    /// clock.advance(Duration::from_secs(601));
+    /// assert_eq!(rollout.tick()?, Phase::Completed);                 // blue unloaded
+    /// assert_eq!(deployment.state().loaded, vec![2]);
+    /// # Ok(()) }
+    /// ```
     pub fn blue_green(
         deployment: Arc<Deployment>,
         stable: u64,
@@ -290,6 +321,10 @@ impl Rollout {
             phase: inner.phase,
             failures: inner.failures,
             elapsed: self.now().saturating_sub(self.started),
+            last_decision: inner.history.records.iter().rev().find_map(|r| match &r.event {
+                RolloutEvent::Promoted { reason } | RolloutEvent::RolledBack { reason } => Some(reason.clone()),
+                _ => None,
+            }),
         }
     }
 

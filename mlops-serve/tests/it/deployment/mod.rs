@@ -6,5 +6,6 @@ mod ab;
 mod blue_green;
 mod canary;
 mod hot_swap;
+mod registry;
 mod routing;
 mod shadow;
