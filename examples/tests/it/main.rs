@@ -5,3 +5,4 @@ mod cli;
 mod registry_cli;
 mod s3;
 mod serve_cli;
+mod serve_http;

@@ -12,16 +12,16 @@ use arrow_array::{Array, ArrayRef, Float64Array, RecordBatch};
 
 use crate::cli::example;
 
-fn fixture() -> PathBuf {
+pub(crate) fn fixture() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../mlops-serve/tests/fixtures/mlp/mlp_softmax_relu")
 }
 
-fn json(path: &Path) -> serde_json::Value {
+pub(crate) fn json(path: &Path) -> serde_json::Value {
     serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
 }
 
 /// The fixture's input rows as a Parquet sample and as a CSV.
-fn write_inputs(dir: &Path) -> (PathBuf, PathBuf, usize) {
+pub(crate) fn write_inputs(dir: &Path) -> (PathBuf, PathBuf, usize) {
     let inputs = json(&fixture().join("inputs.json"));
     let names: Vec<String> = serde_json::from_value(inputs["features"].clone()).unwrap();
     let rows: Vec<Vec<f64>> = serde_json::from_value(inputs["rows"].clone()).unwrap();
@@ -55,11 +55,11 @@ fn run(name: &str, args: &[&str]) -> Output {
     Command::new(example(name)).args(args).output().unwrap()
 }
 
-fn stderr(out: &Output) -> String {
+pub(crate) fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
-fn import(dir: &Path, sample: &Path, registry: Option<&str>) -> Output {
+pub(crate) fn import(dir: &Path, sample: &Path, registry: Option<&str>) -> Output {
     let f = fixture();
     let pkg = dir.join("pkg");
     let mut args = vec![

@@ -309,6 +309,32 @@ impl Batcher {
     }
 }
 
+/// A batcher answers like the predictor it fronts, so it can stand wherever a
+/// predictor does (a [`Deployment`](crate::deployment::Deployment)'s arm):
+/// each call blocks its thread until a worker has answered it, merged with
+/// whatever else is queued. A full queue is [`Error::Overloaded`].
+impl Predict for Batcher {
+    fn version(&self) -> Option<u64> {
+        self.shared.predictor.version()
+    }
+
+    fn model_name(&self) -> &str {
+        self.shared.predictor.model_name()
+    }
+
+    fn input_schema(&self) -> SchemaRef {
+        self.shared.predictor.input_schema()
+    }
+
+    fn output_schema(&self) -> SchemaRef {
+        self.shared.predictor.output_schema()
+    }
+
+    fn predict_detailed(&self, batch: &RecordBatch) -> Result<Prediction> {
+        Batcher::predict(self, batch.clone())
+    }
+}
+
 impl Drop for Batcher {
     fn drop(&mut self) {
         self.stop();

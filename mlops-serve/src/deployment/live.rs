@@ -202,30 +202,44 @@ impl Deployment {
     ///
     /// The version's errors are returned as they are; a shadow's never are.
     pub fn predict(&self, key: Option<u64>, batch: &RecordBatch) -> Result<Answer> {
+        self.predict_routed(key, batch).1
+    }
+
+    /// Like [`predict`](Self::predict), and also says which version the
+    /// request was routed to, failed or not (`None` only when the strategy
+    /// named a version that is not loaded): per-version error counts need it.
+    pub fn predict_routed(&self, key: Option<u64>, batch: &RecordBatch) -> (Option<u64>, Result<Answer>) {
         let started = Instant::now();
         let key = key.unwrap_or_else(|| self.config.keys.next_key());
         let live = self.live.load_full();
         let route = live.strategy.route(key);
-        let arm = live.arm(route.primary).ok_or_else(|| Error::NotFound {
-            what: format!(
-                "version {} of model `{}` (routed by strategy `{}`, not loaded)",
-                route.primary,
-                self.name,
-                live.strategy.name()
-            ),
-        })?;
+        let Some(arm) = live.arm(route.primary) else {
+            let error = Error::NotFound {
+                what: format!(
+                    "version {} of model `{}` (routed by strategy `{}`, not loaded)",
+                    route.primary,
+                    self.name,
+                    live.strategy.name()
+                ),
+            };
+            return (None, Err(error));
+        };
         self.requests.fetch_add(1, Ordering::Relaxed);
-        let prediction = arm.answer(batch, started)?;
+        let prediction = match arm.answer(batch, started) {
+            Ok(p) => p,
+            Err(e) => return (Some(arm.version), Err(e)),
+        };
         for shadow in route.shadows.iter().filter_map(|&v| live.arm(v)) {
             self.shadows
                 .offer(Arc::clone(shadow), batch, &prediction.batch, arm.score_column());
         }
-        Ok(Answer {
+        let answer = Answer {
             version: arm.version,
             key,
             generation: live.generation,
             prediction,
-        })
+        };
+        (Some(arm.version), Ok(answer))
     }
 
     /// Loads `predictor` as `version`, routed to by no one until a strategy says so.
