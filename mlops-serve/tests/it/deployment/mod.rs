@@ -5,6 +5,8 @@ mod support;
 mod ab;
 mod blue_green;
 mod canary;
+mod events;
+mod gates;
 mod hot_swap;
 mod registry;
 mod routing;

@@ -149,6 +149,14 @@ pub(crate) fn x(values: &[f64]) -> RecordBatch {
     RecordBatch::try_from_iter([("x", Arc::new(Float64Array::from(values.to_vec())) as _)]).unwrap()
 }
 
+/// A deployment of any predictor as `version`, in virtual time, with reproducible keys.
+pub(crate) fn deployment_of(stable: Arc<dyn Predict>, version: u64) -> Arc<Deployment> {
+    let config = DeploymentConfig::default()
+        .with_clock(Arc::new(ManualClock::new()))
+        .with_keys(Arc::new(SeededKeys::new(11)));
+    Arc::new(Deployment::new("model", version, stable, config).unwrap())
+}
+
 /// A deployment of `stable` as version 1 in virtual time, with reproducible
 /// keys and a shadow queue deep enough that tests never drop shadow work.
 pub(crate) fn deployment(stable: Arc<Scorer>) -> (Arc<Deployment>, Arc<ManualClock>) {
