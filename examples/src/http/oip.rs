@@ -351,7 +351,7 @@ mod tests {
         let cases = [
             (
                 serde_json::json!({"inputs": [{"name": "a", "shape": [3], "datatype": "FP64", "data": [1.0, 2.0]}]}),
-                "3 but 2 values",
+                "[3] but 2 values",
             ),
             (
                 serde_json::json!({"inputs": [{"name": "a", "shape": [1], "datatype": "FP64", "data": ["x"]}]}),
