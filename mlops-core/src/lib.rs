@@ -69,8 +69,9 @@ pub use package::{
 };
 pub use profile::{ColumnSummary, DataProfile, ItemCount};
 pub use registry::{
-    AliasEvent, AuditEntry, BackoffConfig, Cmp, Jitter, Lineage, RandomJitter, Registry, SearchQuery, Sleeper, Stage,
-    StageEvent, StoreRegistry, TokioSleeper, VersionInfo, VersionSelector,
+    AliasEvent, AuditEntry, BackoffConfig, Cmp, DUPLICATE_OF_TAG, Jitter, Lineage, OnDuplicate, RandomJitter,
+    Registration, Registry, SearchQuery, Sleeper, Stage, StageEvent, StoreRegistry, TokioSleeper, VersionInfo,
+    VersionSelector,
 };
 pub use signature::{FieldConstraints, FieldSpec, NumericRange, Signature};
 pub use violation::{RowViolation, RuleKind};

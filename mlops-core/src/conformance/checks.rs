@@ -315,6 +315,67 @@ pub async fn idempotent_register(backend: &dyn Backend) {
     assert_eq!(with_dup, vec![got[0]]);
 }
 
+/// Registering content that is already registered: the existing version comes
+/// back, or a new one is tagged as its duplicate; other content registers as usual.
+pub async fn deduplicated_register(backend: &dyn Backend) {
+    use crate::{DUPLICATE_OF_TAG, OnDuplicate};
+    let r = backend.registry("deduplicated_register");
+    let first = package("dedup", 1.0);
+    // The same content, built later by someone else with another description.
+    let rebuilt = {
+        let m = first.manifest();
+        let mut b = PackageBuilder::new("dedup").model_config(m.model_config.clone());
+        for name in first.file_names() {
+            let role = m.files[&name].role;
+            b = b.file(&name, role, first.read_file(&name).unwrap());
+        }
+        for (k, v) in &m.params {
+            b = b.param(k, v.clone());
+        }
+        for (k, v) in &m.metrics {
+            b = b.metric(k, *v);
+        }
+        b.code_version("abc123")
+            .parent("base", 1)
+            .creator("someone-else")
+            .description("rebuilt on another machine")
+            .created_at_ms(m.created_at_ms + 86_400_000)
+            .build()
+            .unwrap()
+    };
+    assert_ne!(first.digest(), rebuilt.digest(), "the package digest covers the time");
+    assert_eq!(first.content_digest().unwrap(), rebuilt.content_digest().unwrap());
+
+    let one = r
+        .register_deduplicated(&first, OnDuplicate::ReturnExisting)
+        .await
+        .unwrap();
+    assert_eq!((one.version, one.created, one.duplicate_of), (1, true, None));
+    let again = r
+        .register_deduplicated(&rebuilt, OnDuplicate::ReturnExisting)
+        .await
+        .unwrap();
+    assert_eq!((again.version, again.created, again.duplicate_of), (1, false, Some(1)));
+    assert_eq!(r.list_versions("dedup").await.unwrap().len(), 1);
+    let tagged = r
+        .register_deduplicated(&rebuilt, OnDuplicate::RegisterTagged)
+        .await
+        .unwrap();
+    assert_eq!(
+        (tagged.version, tagged.created, tagged.duplicate_of),
+        (2, true, Some(1))
+    );
+    let other = r
+        .register_deduplicated(&package("dedup", 2.0), OnDuplicate::ReturnExisting)
+        .await
+        .unwrap();
+    assert_eq!((other.version, other.duplicate_of), (3, None));
+    let versions = r.list_versions("dedup").await.unwrap();
+    assert_eq!(versions[1].tags.get(DUPLICATE_OF_TAG).map(String::as_str), Some("1"));
+    assert_eq!(versions[0].content_digest, Some(first.content_digest().unwrap()));
+    assert_ne!(versions[2].content_digest, versions[0].content_digest);
+}
+
 /// 16 clients (as 16 processes would open the registry) register 3 versions
 /// each of one model at once: 48 distinct, gap-free versions.
 pub async fn independent_writers(backend: &dyn Backend) {

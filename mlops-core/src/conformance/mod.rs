@@ -23,8 +23,8 @@ mod store;
 use std::sync::Arc;
 
 pub use checks::{
-    alias_moves_seen_by_other_clients, bad_names_and_inputs, concurrent_writers_in_one_process, idempotent_register,
-    independent_writers, package, stages_tags_search_lineage_audit, versions_aliases_and_loading,
+    alias_moves_seen_by_other_clients, bad_names_and_inputs, concurrent_writers_in_one_process, deduplicated_register,
+    idempotent_register, independent_writers, package, stages_tags_search_lineage_audit, versions_aliases_and_loading,
 };
 pub use counting::{CountingStore, RequestCounts};
 pub use store::StoreBackend;
@@ -56,4 +56,5 @@ pub async fn run_all(backend: &dyn Backend) {
     concurrent_writers_in_one_process(backend).await;
     independent_writers(backend).await;
     idempotent_register(backend).await;
+    deduplicated_register(backend).await;
 }

@@ -4,6 +4,7 @@
 
 mod builder;
 mod bundle;
+mod content;
 mod manifest;
 mod signing;
 
@@ -39,6 +40,13 @@ pub trait ModelPackage: Send + Sync + std::fmt::Debug {
 
     /// SHA-256 of the manifest bytes.
     fn digest(&self) -> Digest;
+
+    /// What the package is, without when, by whom or with what description it
+    /// was built: equal for two builds from the same data, seed and parameters
+    /// (see [`Manifest::content_digest`]).
+    fn content_digest(&self) -> Result<Digest> {
+        self.manifest().content_digest()
+    }
 
     /// The manifest.
     fn manifest(&self) -> &Manifest;

@@ -22,7 +22,10 @@ use async_trait::async_trait;
 
 pub use backoff::{BackoffConfig, Jitter, RandomJitter, Sleeper, TokioSleeper};
 pub use store::StoreRegistry;
-pub use types::{AliasEvent, AuditEntry, Cmp, Lineage, SearchQuery, Stage, StageEvent, VersionInfo, VersionSelector};
+pub use types::{
+    AliasEvent, AuditEntry, Cmp, DUPLICATE_OF_TAG, Lineage, OnDuplicate, Registration, SearchQuery, Stage, StageEvent,
+    VersionInfo, VersionSelector,
+};
 
 use crate::error::Result;
 use crate::package::{ModelPackage, Package};
@@ -61,6 +64,57 @@ pub trait Registry: Send + Sync + std::fmt::Debug {
             operation: "register_idempotent".into(),
             implementer: format!("{self:?}"),
         })
+    }
+
+    /// Registers `package` unless a live (unpurged) version of its model has
+    /// the same [content digest](crate::ModelPackage::content_digest); then,
+    /// by `on_duplicate`, returns that version, or registers anyway with the
+    /// tag `duplicate_of = <version>`.
+    ///
+    /// Two concurrent registers of the same content may both register: the
+    /// check and the register are not one atomic step.
+    async fn register_deduplicated(
+        &self,
+        package: &dyn ModelPackage,
+        on_duplicate: OnDuplicate,
+    ) -> Result<Registration> {
+        let content = package.content_digest()?;
+        let existing = match self.list_versions(package.name()).await {
+            Ok(versions) => versions
+                .into_iter()
+                .filter(|v| !v.purged && v.content_digest == Some(content))
+                .map(|v| v.version)
+                .min(),
+            // A model with no versions yet has nothing to duplicate.
+            Err(crate::Error::NotFound { .. }) => None,
+            Err(e) => return Err(e),
+        };
+        match (existing, on_duplicate) {
+            (Some(version), OnDuplicate::ReturnExisting) => Ok(Registration {
+                version,
+                created: false,
+                duplicate_of: Some(version),
+                content_digest: content,
+            }),
+            (existing, _) => {
+                let version = self.register(package).await?;
+                if let Some(original) = existing {
+                    self.set_tag(
+                        package.name(),
+                        Some(version),
+                        DUPLICATE_OF_TAG,
+                        Some(&original.to_string()),
+                    )
+                    .await?;
+                }
+                Ok(Registration {
+                    version,
+                    created: true,
+                    duplicate_of: existing,
+                    content_digest: content,
+                })
+            }
+        }
     }
 
     /// Resolves a selector to a version number.

@@ -171,6 +171,9 @@ pub(crate) struct VersionRecord {
     /// The client's request id, for an idempotent register.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) request_id: Option<String>,
+    /// The package's content digest (absent in records written before it existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) content: Option<Digest>,
 }
 
 /// An idempotent register's claim on a version number. Claims of one request

@@ -27,6 +27,7 @@ impl StoreRegistry {
             name: name.to_owned(),
             version: record.version,
             digest: record.manifest,
+            content_digest: record.content,
             registered_at_ms: record.at_ms,
             actor: record.actor.clone(),
             stage,

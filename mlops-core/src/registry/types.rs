@@ -105,6 +105,9 @@ pub struct VersionInfo {
     pub version: u64,
     /// Package digest.
     pub digest: Digest,
+    /// Content digest (see [`ModelPackage::content_digest`](crate::ModelPackage::content_digest));
+    /// `None` for versions registered before it was recorded.
+    pub content_digest: Option<Digest>,
     /// When it was registered.
     pub registered_at_ms: i64,
     /// Who registered it.
@@ -185,4 +188,34 @@ pub struct AuditEntry {
     pub before: serde_json::Value,
     /// State after.
     pub after: serde_json::Value,
+}
+
+/// The tag a deduplicated register puts on a version whose content an earlier
+/// version already has (value: that version's number).
+pub const DUPLICATE_OF_TAG: &str = "duplicate_of";
+
+/// What [`Registry::register_deduplicated`](super::Registry::register_deduplicated)
+/// does when the content is already registered.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnDuplicate {
+    /// Register nothing; return the existing version.
+    ReturnExisting,
+    /// Register a new version tagged [`DUPLICATE_OF_TAG`] = the existing one.
+    RegisterTagged,
+}
+
+/// The outcome of a deduplicated register.
+#[non_exhaustive]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Registration {
+    /// The version that holds the content (new or existing).
+    pub version: u64,
+    /// Whether a new version was registered.
+    pub created: bool,
+    /// The earlier version with the same content, if any.
+    pub duplicate_of: Option<u64>,
+    /// The package's content digest.
+    pub content_digest: Digest,
 }

@@ -104,6 +104,7 @@ impl StoreRegistry {
             signature: package.package_signature().cloned(),
             metrics: package.manifest().metrics.clone(),
             request_id: request_id.map(str::to_owned),
+            content: package.content_digest().ok(),
         }
     }
 

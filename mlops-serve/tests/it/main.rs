@@ -11,5 +11,6 @@ mod fixtures;
 mod fuzz;
 mod models;
 mod predictor;
+mod reproducible;
 mod rollout_stats;
 mod stream_score;
