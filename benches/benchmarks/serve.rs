@@ -8,6 +8,7 @@ use arrow_array::{ArrayRef, Float32Array, RecordBatch};
 use criterion::{Criterion, Throughput, criterion_group};
 use mlops_benches::Rng;
 use mlops_core::Signature;
+use mlops_serve::explain::Explainer;
 use mlops_serve::model::Weights;
 use mlops_serve::{ModelSpec, Predict, Predictor, PredictorConfig};
 
@@ -97,4 +98,37 @@ fn serve(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, serve);
+/// Integrated Gradients with 32 steps (32 forward and backward passes per
+/// row) on the same model, 256 rows per call: explained rows per second.
+fn explain(c: &mut Criterion) {
+    let setup = || -> Result<_, Box<dyn std::error::Error>> {
+        let (spec, weights) = model()?;
+        let batch = batch(&mut Rng::new(3))?.slice(0, 256);
+        let signature = Signature::from_schema(batch.schema_ref())?;
+        let predictor = Predictor::from_parts(
+            "bench",
+            spec,
+            &weights,
+            None,
+            signature,
+            Signature::default(),
+            PredictorConfig::default(),
+        )?;
+        let explainer = Explainer::from_parts(predictor, &weights, vec![0.0; LAYERS[0]], 32)?;
+        Ok((batch, explainer))
+    };
+    let (batch, explainer) = match setup() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("explain benchmark setup failed: {e}");
+            return;
+        }
+    };
+    let mut group = c.benchmark_group("explain_mlp_64_256_256_1_ig_32_steps");
+    group.throughput(Throughput::Elements(batch.num_rows() as u64));
+    group.sample_size(20);
+    group.bench_function("256_rows", |b| b.iter(|| explainer.explain(&batch)));
+    group.finish();
+}
+
+criterion_group!(benches, serve, explain);

@@ -92,6 +92,7 @@ pub mod deployment;
 mod device;
 mod door;
 mod example_rows;
+pub mod explain;
 mod head;
 pub mod model;
 mod predict;

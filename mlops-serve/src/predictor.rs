@@ -211,9 +211,10 @@ impl Predictor {
         result
     }
 
-    fn answer(&self, batch: &RecordBatch) -> Result<Prediction> {
+    /// Validation at the door: the rows the model will see (refused rows
+    /// removed), and what the door found.
+    fn admit_rows(&self, batch: &RecordBatch) -> Result<(RecordBatch, crate::door::Admitted)> {
         let rows = batch.num_rows();
-        let max_rows = self.config.validation.max_reported_rows;
         let admitted = admit(
             &self.input_signature,
             &self.admitted_schema,
@@ -222,7 +223,7 @@ impl Predictor {
             &self.at_door,
         )?;
         let accepted = if admitted.rejected_rows.is_empty() {
-            admitted.batch
+            admitted.batch.clone()
         } else {
             let mut keep = vec![true; rows];
             admitted.rejected_rows.iter().for_each(|&r| keep[r] = false);
@@ -233,6 +234,22 @@ impl Predictor {
                 }
             })?
         };
+        Ok((accepted, admitted))
+    }
+
+    /// The model's feature matrix (feature-major) for the rows of `batch` the
+    /// door accepts, after the package's transforms: exactly what the model
+    /// would be given. Also the indices of the refused rows, ascending.
+    pub(crate) fn model_features(&self, batch: &RecordBatch) -> Result<(Vec<f32>, usize, Vec<usize>)> {
+        let (accepted, admitted) = self.admit_rows(batch)?;
+        let matrix = self.transformed_features(&accepted)?;
+        Ok((matrix, accepted.num_rows(), admitted.rejected_rows))
+    }
+
+    fn answer(&self, batch: &RecordBatch) -> Result<Prediction> {
+        let rows = batch.num_rows();
+        let max_rows = self.config.validation.max_reported_rows;
+        let (accepted, admitted) = self.admit_rows(batch)?;
         let values = self.run_pieces(&accepted)?;
         let answered = accepted.num_rows();
         self.head.check(
@@ -317,7 +334,8 @@ impl Predictor {
         Ok(values)
     }
 
-    fn run_piece(&self, batch: &RecordBatch) -> Result<Vec<f32>> {
+    /// The package's transforms, then the model's features (feature-major).
+    fn transformed_features(&self, batch: &RecordBatch) -> Result<Vec<f32>> {
         let transformed;
         let features_from = match &self.transforms {
             Some(pipeline) => {
@@ -326,12 +344,16 @@ impl Predictor {
             }
             None => batch,
         };
-        let matrix = feature_matrix(
+        feature_matrix(
             features_from,
             &self.spec.features,
             &self.at_door,
             self.config.validation.max_reported_rows,
-        )?;
+        )
+    }
+
+    fn run_piece(&self, batch: &RecordBatch) -> Result<Vec<f32>> {
+        let matrix = self.transformed_features(batch)?;
         let rows = batch.num_rows();
         let values = self.model.forward_columns(&matrix, rows)?;
         // The answer is sliced by output below: a kernel that broke its

@@ -8,7 +8,7 @@ mod architecture;
 mod candle_dense;
 mod cpu_dense;
 mod dense;
-mod gemm_call;
+pub(crate) mod gemm_call;
 mod mlp;
 mod spec;
 mod weights;

@@ -7,6 +7,7 @@ mod support;
 mod batch_score;
 mod batcher;
 mod deployment;
+mod explain;
 mod fixtures;
 mod fuzz;
 mod models;

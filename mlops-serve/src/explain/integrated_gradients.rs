@@ -1,0 +1,104 @@
+//! Integrated Gradients (Sundararajan et al., 2017) through Candle's autodiff.
+//!
+//! For an input `x`, a baseline `x'` and the model output `F` being explained,
+//! the attribution of feature `i` is
+//! `(xᵢ − x'ᵢ) · ∫₀¹ ∂F(x' + α(x − x'))/∂xᵢ dα`,
+//! approximated by the midpoint rule with `steps` points (error O(1/steps²) for
+//! smooth models). Attributions add up to `F(x) − F(x')` (completeness) up to
+//! that error.
+
+use candle_core::{DType, Device, Tensor, Var};
+use mlops_core::{Error, Result};
+
+use super::gradient_model::GradientModel;
+
+/// Interpolated inputs (rows × steps) that go through the model together.
+/// Small passes keep Candle's intermediates (points × widest layer × 4 bytes,
+/// ~0.5 MiB here) in cache and out of fresh pages: on the 64→256→256→1 MLP
+/// with 32 steps, 8,192 points per pass explained 2.5k rows/s, 2,048 3.9k,
+/// 512 5.2k, 256 5.4k and 128 3.7k (thread splits too small).
+const MAX_POINTS_PER_PASS: usize = 512;
+
+fn candle(location: &'static str) -> impl Fn(candle_core::Error) -> Error {
+    move |e| Error::inference(location, e)
+}
+
+/// Attributions of `rows` rows (`x`, row-major, `features` per row) for the
+/// model output `targets[r]` of each row, against `baseline` (one value per
+/// feature), with `steps` midpoint-rule points. Row-major, like `x`.
+pub(crate) fn integrated_gradients(
+    model: &GradientModel,
+    x: &[f32],
+    rows: usize,
+    baseline: &[f32],
+    targets: &[usize],
+    steps: usize,
+) -> Result<Vec<f32>> {
+    let features = baseline.len();
+    let outputs = model.output_width();
+    if x.len() != rows * features || targets.len() != rows || steps == 0 {
+        return Err(Error::invalid_input(
+            "integrated gradients",
+            "inputs",
+            format!(
+                "{} values, {} targets and {steps} steps for {rows} rows of {features} features",
+                x.len(),
+                targets.len()
+            ),
+            "rows × features values, one target per row, at least one step",
+        ));
+    }
+    if let Some(&t) = targets.iter().find(|&&t| t >= outputs) {
+        return Err(Error::invalid_input(
+            "integrated gradients",
+            "target",
+            format!("output {t}"),
+            format!("an output index below {outputs}"),
+        ));
+    }
+    let mut attributions = vec![0.0f32; rows * features];
+    let rows_per_pass = (MAX_POINTS_PER_PASS / steps).max(1);
+    let alphas: Vec<f32> = (0..steps).map(|k| (k as f32 + 0.5) / steps as f32).collect();
+    for first in (0..rows).step_by(rows_per_pass) {
+        let n = rows_per_pass.min(rows - first);
+        let points = n * steps;
+        let mut path = Vec::with_capacity(points * features);
+        let mut mask = vec![0.0f32; points * outputs];
+        for r in 0..n {
+            let row = &x[(first + r) * features..(first + r + 1) * features];
+            for (k, &alpha) in alphas.iter().enumerate() {
+                path.extend(row.iter().zip(baseline).map(|(&xi, &bi)| bi + alpha * (xi - bi)));
+                mask[(r * steps + k) * outputs + targets[first + r]] = 1.0;
+            }
+        }
+        let input =
+            Var::from_vec(path, (points, features), &Device::Cpu).map_err(candle("integrated gradients input"))?;
+        let mask = Tensor::from_vec(mask, (points, outputs), &Device::Cpu).map_err(candle("integrated gradients"))?;
+        // Σ over points of each point's target output: its gradient with
+        // respect to the input holds every point's own gradient.
+        let total = model
+            .forward(input.as_tensor())
+            .and_then(|out| (out * mask)?.sum_all())
+            .map_err(candle("integrated gradients forward pass"))?;
+        let grads = total.backward().map_err(candle("integrated gradients backward pass"))?;
+        let gradient = grads
+            .get(input.as_tensor())
+            .ok_or_else(|| Error::inference("integrated gradients", "no gradient reached the input"))?
+            .to_dtype(DType::F32)
+            .and_then(|g| g.flatten_all())
+            .and_then(|g| g.to_vec1::<f32>())
+            .map_err(candle("integrated gradients"))?;
+        for r in 0..n {
+            let out = &mut attributions[(first + r) * features..(first + r + 1) * features];
+            let row = &x[(first + r) * features..(first + r + 1) * features];
+            for k in 0..steps {
+                let g = &gradient[(r * steps + k) * features..(r * steps + k + 1) * features];
+                out.iter_mut().zip(g).for_each(|(a, &gi)| *a += gi);
+            }
+            for ((a, &xi), &bi) in out.iter_mut().zip(row).zip(baseline) {
+                *a *= (xi - bi) / steps as f32;
+            }
+        }
+    }
+    Ok(attributions)
+}
