@@ -17,13 +17,20 @@
 //!   files were altered is refused: exit status 1 and a message on stderr
 //!   naming the column, the row or the file. Nothing is written then.
 //!
+//! - `--explain` adds one `attr_<feature>` column per model feature and
+//!   `explained_output` (Integrated Gradients, 32 steps by default, against
+//!   the training profile's averages); Parquet to Parquet then reads whole
+//!   batches instead of streaming.
+//!
 //! Copy this file as the starting point of a batch-scoring job.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use arrow_array::RecordBatch;
 use clap::{ArgGroup, Parser};
 use mlops_core::{Error, ModelPackage, Registry, StoreRegistry, VersionSelector};
+use mlops_serve::explain::{ExplainConfig, Explainer};
 use mlops_serve::{Carry, Predict, Predictor, PredictorConfig, ScoreConfig, ScoreProgress, score_parquet};
 
 /// Score a Parquet or CSV file with a model package.
@@ -56,6 +63,15 @@ struct Cli {
     /// Rows per batch.
     #[arg(long, default_value_t = 65_536)]
     batch_rows: usize,
+    /// Also write one `attr_<feature>` column per model feature (Integrated
+    /// Gradients against the training profile's averages) and
+    /// `explained_output`: for a classifier, the predicted class's
+    /// probability is explained; for a regressor, the prediction.
+    #[arg(long)]
+    explain: bool,
+    /// Integration steps of `--explain`.
+    #[arg(long, default_value_t = 32, requires = "explain")]
+    explain_steps: usize,
 }
 
 fn main() -> ExitCode {
@@ -81,7 +97,7 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     let predictor = Predictor::from_package(&package, PredictorConfig::default())?;
     let started = std::time::Instant::now();
     let is = |p: &std::path::Path, ext: &str| p.extension().is_some_and(|e| e.eq_ignore_ascii_case(ext));
-    if is(&cli.input, "parquet") && is(&cli.output, "parquet") {
+    if is(&cli.input, "parquet") && is(&cli.output, "parquet") && !cli.explain {
         // Parquet to Parquet streams row groups (bounded memory, in order) with a progress bar.
         let config = ScoreConfig::default()
             .with_carry(Carry::None)
@@ -98,6 +114,12 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         );
         return Ok(());
     }
+    let explainer = if cli.explain {
+        let config = ExplainConfig::default().with_steps(cli.explain_steps);
+        Some(Explainer::from_package(&package, config)?)
+    } else {
+        None
+    };
     let batches = mlops_examples::tables::read(&cli.input, package.input_signature(), cli.batch_rows.max(1))?;
     let mut answers = Vec::with_capacity(batches.len());
     let (mut rows, mut refused) = (0usize, 0usize);
@@ -112,9 +134,15 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         }
         refused += answer.rejected_rows.len();
         rows += batch.num_rows();
-        answers.push(answer.batch);
+        answers.push(match &explainer {
+            Some(explainer) => with_columns(&answer.batch, &explainer.explain(batch)?.batch)?,
+            None => answer.batch,
+        });
     }
-    mlops_examples::tables::write(&cli.output, &answers, predictor.output_schema())?;
+    let schema = answers
+        .first()
+        .map_or_else(|| predictor.output_schema(), RecordBatch::schema);
+    mlops_examples::tables::write(&cli.output, &answers, schema)?;
     eprintln!(
         "scored {rows} rows ({refused} refused) with {} in {:.2?} → {}",
         package.name(),
@@ -122,6 +150,13 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         cli.output.display()
     );
     Ok(())
+}
+
+/// The columns of `a`, then those of `b` (the same rows).
+fn with_columns(a: &RecordBatch, b: &RecordBatch) -> Result<RecordBatch, arrow_schema::ArrowError> {
+    let fields: Vec<_> = a.schema().fields().iter().chain(b.schema().fields()).cloned().collect();
+    let columns = a.columns().iter().chain(b.columns()).cloned().collect();
+    RecordBatch::try_new(std::sync::Arc::new(arrow_schema::Schema::new(fields)), columns)
 }
 
 /// A one-line progress bar on stderr, redrawn in place.

@@ -258,3 +258,69 @@ fn bad_input_and_altered_packages_are_refused_naming_what_is_wrong() {
         stderr(&out)
     );
 }
+
+#[test]
+fn explain_adds_one_attribution_per_feature_for_the_predicted_class() {
+    let dir = tempfile::tempdir().unwrap();
+    let (sample, csv, rows) = write_inputs(dir.path());
+    let out = import(dir.path(), &sample, None);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let pkg = dir.path().join("pkg");
+    let jsonl = dir.path().join("explained.jsonl");
+    let out = run(
+        "predict",
+        &[
+            "--package",
+            pkg.to_str().unwrap(),
+            "--input",
+            csv.to_str().unwrap(),
+            "--output",
+            jsonl.to_str().unwrap(),
+            "--explain",
+            "--explain-steps",
+            "16",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&jsonl)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), rows);
+    let expected = json(&fixture().join("expected.json"));
+    for (i, line) in lines.iter().enumerate() {
+        let label = line["label"].as_str().unwrap();
+        assert_eq!(label, expected["labels"][i].as_str().unwrap());
+        assert_eq!(line["explained_output"], format!("proba_{label}"));
+        let attrs: Vec<f64> = (0..13).map(|j| line[format!("attr_f{j}")].as_f64().unwrap()).collect();
+        assert!(
+            attrs.iter().all(|a| a.is_finite()) && attrs.iter().any(|a| *a != 0.0),
+            "row {i}: {attrs:?}"
+        );
+        // Attributions add up to p(x) − p(baseline), so never beyond ±1.
+        assert!(attrs.iter().sum::<f64>().abs() <= 1.0 + 1e-3, "row {i}");
+    }
+    // Parquet to Parquet with --explain writes the same columns.
+    let parquet_out = dir.path().join("explained.parquet");
+    let out = run(
+        "predict",
+        &[
+            "--package",
+            pkg.to_str().unwrap(),
+            "--input",
+            sample.to_str().unwrap(),
+            "--output",
+            parquet_out.to_str().unwrap(),
+            "--explain",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let file = std::fs::File::open(&parquet_out).unwrap();
+    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file).unwrap();
+    let names: Vec<String> = reader.schema().fields().iter().map(|f| f.name().clone()).collect();
+    assert!(
+        names.contains(&"attr_f12".to_owned()) && names.contains(&"explained_output".to_owned()),
+        "{names:?}"
+    );
+}
