@@ -39,8 +39,10 @@
 
 pub use mlops_core::{Error, Result};
 
+pub mod card;
 pub mod drift;
 pub mod export;
+mod html_text;
 pub mod monitor;
 pub mod online;
 pub mod performance;

@@ -11,20 +11,7 @@ use super::data::ColumnKind;
 use super::methods::DriftMethod;
 use super::report::DriftReport;
 
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
-        }
-    }
-    out
-}
+use crate::html_text::escape;
 
 fn number(v: Option<f64>) -> String {
     match v {

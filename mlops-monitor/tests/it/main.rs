@@ -1,6 +1,9 @@
 //! mlops-monitor's integration tests, in one binary: arrow and parquet are linked once, not once per file
 //! (each file below was its own test binary before).
 
+mod browser;
+
+mod card;
 mod drift_batch;
 mod drift_from_profiles;
 mod drift_parquet;
