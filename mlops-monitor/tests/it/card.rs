@@ -1,6 +1,7 @@
 //! Model cards from a real package: every section, escaping, segment metrics
 //! and fairness gaps, and the HTML page in headless Chromium (screenshot in
 //! target/model-card-screenshot.png).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::sync::Arc;
 
