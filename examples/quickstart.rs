@@ -16,7 +16,14 @@
 //! 8. serve the champion: load it from the registry, smoke-test it, and
 //!    answer the serving traffic through validation at the door;
 //! 9. measure drift of the serving traffic against the training data
-//!    (Evidently's default methods), writing `drift.json` and `drift.html`.
+//!    (Evidently's default methods), writing `drift.json` and `drift.html`;
+//! 10. write a model card (`model-card.md`, `model-card.html`): intended
+//!    use, signatures, training data, metrics per employment type with
+//!    fairness gaps, and global importance by Integrated Gradients.
+//!
+//! The package's content digest is printed (`content digest: sha256:…`):
+//! it leaves out build time and creator, so two runs print the same line,
+//! and the second run finds that content already registered.
 //!
 //! ```text
 //! cargo run --release --example quickstart
@@ -35,14 +42,16 @@ use arrow_array::types::{Float32Type, Float64Type};
 use arrow_array::{Array, RecordBatch};
 use candle_core::Tensor;
 use mlops_core::{
-    DataProfile, FieldConstraints, FieldSpec, ModelPackage, NumericRange, PackageBuilder, PackageSigner, Registry,
-    Signature, Stage, StoreRegistry, TrustedKeys, VersionSelector,
+    DataProfile, FieldConstraints, FieldSpec, ModelPackage, NumericRange, OnDuplicate, PackageBuilder, PackageSigner,
+    Registry, Signature, Stage, StoreRegistry, TrustedKeys, VersionSelector,
 };
 use mlops_data::{
     ImputeStrategy, InferConfig, OneHotConfig, ParquetProfiler, Profile, ProfileConfig, TransformPipeline,
     TransformSpec, UnseenCategory, fingerprint_parquet_file, infer_signature, validate_batch, validate_profile,
 };
+use mlops_monitor::card::{ModelCard, SegmentMetrics};
 use mlops_monitor::drift::{DataDrift, DriftConfig, html as drift_html};
+use mlops_serve::explain::{ExplainConfig, Explainer};
 use mlops_serve::train::{TrainConfig, train_dense};
 use mlops_serve::{
     MissingValuePolicy, ModelSpec, Predict, Predictor, PredictorConfig, ValidationConfig, batch_to_rows,
@@ -309,6 +318,10 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         .metric("train_accuracy", accuracy)
         .code_version(option_env!("GIT_COMMIT").unwrap_or("quickstart"))
         .creator("quickstart")
+        .description(
+            "Estimates the probability that a loan application defaults, for a credit officer's review \
+             queue. Trained on the bundled synthetic applications; not for automatic refusals.",
+        )
         .example(serde_json::to_vec(&example_rows)?, serde_json::to_vec(&expected)?)
         .build()?;
     // A demo key: real deployments load the secret from their key store.
@@ -319,20 +332,32 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     let registry = StoreRegistry::local(&registry_dir)?
         .with_actor("quickstart")
         .require_signatures(TrustedKeys::new().with_key(&signer.key_id())?);
-    let version = registry.register(&package).await?;
-    registry.set_alias("loan-default", "champion", version).await?;
-    registry
-        .transition("loan-default", version, Stage::Staging, None)
+    // The content digest leaves out build time and creator: two runs on the
+    // same data, seed and parameters print the same line, and the second
+    // finds its model already registered instead of adding a copy.
+    let content = package.content_digest()?;
+    println!("content digest: {content}");
+    let registration = registry
+        .register_deduplicated(&package, OnDuplicate::ReturnExisting)
         .await?;
-    registry
-        .transition("loan-default", version, Stage::Production, None)
-        .await?;
+    let version = registration.version;
+    if registration.created {
+        registry.set_alias("loan-default", "champion", version).await?;
+        registry
+            .transition("loan-default", version, Stage::Staging, None)
+            .await?;
+        registry
+            .transition("loan-default", version, Stage::Production, None)
+            .await?;
+    } else {
+        println!("this content is already registered as loan-default version {version}: nothing new registered");
+    }
     let champion = registry
         .resolve("loan-default", &VersionSelector::Alias("champion".into()))
         .await?;
     let loaded = registry.load("loan-default", champion).await?;
     println!(
-        "registered loan-default version {version} in {} ({}), alias champion -> {champion}, loaded and verified {} files",
+        "loan-default version {version} in {} ({}), alias champion -> {champion}, loaded and verified {} files",
         registry_dir.display(),
         loaded.digest(),
         loaded.file_names().len()
@@ -418,6 +443,52 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         drift.number_of_columns,
         drift.dataset_drift,
         out.join("drift.json").display()
+    );
+
+    // 10. A model card for the champion: what it is for, its data, how it
+    // does per employment type (with fairness gaps), and what drives it.
+    let explainer = Explainer::from_package(&loaded, ExplainConfig::default())?;
+    let sample = serving_batches.first().ok_or("no serving batch")?;
+    let sample = sample.slice(0, sample.num_rows().min(512));
+    let importance = explainer.global_importance(&sample)?;
+    let (mut y_true, mut y_pred, mut groups) = (Vec::new(), Vec::new(), Vec::new());
+    for batch in &serving_batches {
+        let answer = predictor.predict(batch)?;
+        let labels = answer
+            .column_by_name("label")
+            .ok_or("no label column")?
+            .as_string::<i32>()
+            .clone();
+        let truth = batch
+            .column_by_name("defaulted")
+            .ok_or("no label column")?
+            .as_boolean()
+            .clone();
+        let employment = batch.column_by_name("employment").ok_or("no employment column")?;
+        let employment = arrow_cast::cast(employment, &arrow_schema::DataType::Utf8)?;
+        let employment = employment.as_string::<i32>();
+        for row in 0..batch.num_rows() {
+            if labels.is_valid(row) && employment.is_valid(row) {
+                y_true.push(truth.value(row));
+                y_pred.push(labels.value(row) == "defaulted");
+                groups.push(employment.value(row).to_owned());
+            }
+        }
+    }
+    let card = ModelCard::from_package(&loaded)?
+        .with_segments(SegmentMetrics::compute("employment", &y_true, &y_pred, &groups)?)
+        .with_importance(importance.clone());
+    std::fs::write(out.join("model-card.md"), card.to_markdown())?;
+    std::fs::write(out.join("model-card.html"), card.to_html())?;
+    let top: Vec<String> = importance
+        .iter()
+        .take(3)
+        .map(|(f, v)| format!("{f} ({v:.4})"))
+        .collect();
+    println!(
+        "\n== 10. Model card: wrote {} and model-card.html; top features by mean |attribution|: {}",
+        out.join("model-card.md").display(),
+        top.join(", ")
     );
     Ok(())
 }

@@ -93,7 +93,7 @@ fn quickstart_runs_end_to_end() {
         "the unseen region is reported: {stdout}"
     );
     assert!(dir.path().join("train.profile.json").exists());
-    assert!(stdout.contains("registered loan-default version 1"), "{stdout}");
+    assert!(stdout.contains("loan-default version 1 in"), "{stdout}");
     assert!(
         stdout.contains("alias champion -> 1, loaded and verified 5 files"),
         "{stdout}"
@@ -128,12 +128,41 @@ fn quickstart_runs_end_to_end() {
     }
     // Paths print without `..` segments.
     assert!(!stdout.contains("/../") && !stdout.contains("\\..\\"), "{stdout}");
-    // A second run registers the next version in the same registry.
+    // The model card: intended use, per-segment metrics with fairness gaps, importance.
+    let card = std::fs::read_to_string(dir.path().join("model-card.md")).unwrap();
+    for needle in [
+        "# Model card: loan-default",
+        "## Intended use",
+        "### By `employment`",
+        "## What drives it",
+    ] {
+        assert!(card.contains(needle), "model card lacks `{needle}`");
+    }
+    assert!(
+        std::fs::read_to_string(dir.path().join("model-card.html"))
+            .unwrap()
+            .starts_with("<!DOCTYPE html>")
+    );
+    assert!(stdout.contains("== 10. Model card"), "{stdout}");
+    // A second run: the same content digest on its own line, and nothing new registered.
+    let digest_line = |text: &str| {
+        text.lines()
+            .find(|l| l.starts_with("content digest: sha256:"))
+            .map(str::to_owned)
+            .unwrap_or_else(|| panic!("no content digest line in {text}"))
+    };
     let again = Command::new(example("quickstart"))
         .args(["--out", dir.path().to_str().unwrap()])
         .output()
         .unwrap();
-    assert!(String::from_utf8_lossy(&again.stdout).contains("registered loan-default version 2"));
+    let again = String::from_utf8_lossy(&again.stdout);
+    assert_eq!(digest_line(&stdout), digest_line(&again));
+    assert_eq!(digest_line(&stdout).len(), "content digest: sha256:".len() + 64);
+    assert!(
+        again.contains("already registered as loan-default version 1"),
+        "{again}"
+    );
+    assert!(again.contains("versions registered so far: 1"), "{again}");
 }
 
 #[test]
