@@ -18,8 +18,8 @@
 //! 9. measure drift of the serving traffic against the training data
 //!    (Evidently's default methods), writing `drift.json` and `drift.html`;
 //! 10. write a model card (`model-card.md`, `model-card.html`): intended
-//!    use, signatures, training data, metrics per employment type with
-//!    fairness gaps, and global importance by Integrated Gradients.
+//!     use, signatures, training data, metrics per employment type with
+//!     fairness gaps, and global importance by Integrated Gradients.
 //!
 //! The package's content digest is printed (`content digest: sha256:…`):
 //! it leaves out build time and creator, so two runs print the same line,
