@@ -13,11 +13,13 @@ use mlops_core::{Error, Result};
 use super::gradient_model::GradientModel;
 
 /// Interpolated inputs (rows × steps) that go through the model together.
-/// Small passes keep Candle's intermediates (points × widest layer × 4 bytes,
-/// ~0.5 MiB here) in cache and out of fresh pages: on the 64→256→256→1 MLP
-/// with 32 steps, 8,192 points per pass explained 2.5k rows/s, 2,048 3.9k,
-/// 512 5.2k, 256 5.4k and 128 3.7k (thread splits too small).
-const MAX_POINTS_PER_PASS: usize = 512;
+/// Small passes keep each intermediate (points × widest layer × 4 bytes:
+/// 128 KiB here) in cache and inside the allocator's heap: larger ones are
+/// mapped and unmapped on every pass, and the page faults and TLB
+/// shootdowns cost more than the arithmetic. On the 64→256→256→1 MLP with
+/// 32 steps, a standalone process explained 2.9–3.1k rows/s with 1,024
+/// points per pass, 4.0–4.5k with 256, and 5.5–7.3k with 128.
+const MAX_POINTS_PER_PASS: usize = 128;
 
 fn candle(location: &'static str) -> impl Fn(candle_core::Error) -> Error {
     move |e| Error::inference(location, e)
