@@ -9,7 +9,9 @@
 //! 5. show that profiles of partitions merge into the profile of the whole;
 //! 6. persist profile, rules and lineage, and read them back;
 //! 7. fit the preprocessing, train a small MLP with candle-nn (seeded,
-//!    deterministic), package it (safetensors weights, model spec,
+//!    deterministic) on four fifths of the rows, evaluate it on the rest
+//!    (accuracy, AUC, log loss), gate it against the current champion on
+//!    the same holdout (registered only if no worse), package it (safetensors weights, model spec,
 //!    signatures, transforms, training profile, lineage, example, Ed25519
 //!    signature) and register it in a local registry: alias `champion`,
 //!    stage `production`, verified load, history;
@@ -240,9 +242,11 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     }
 
     // 7. Train, package, register.
-    let batches: Vec<RecordBatch> = ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(&train)?)?
+    let all_rows: Vec<RecordBatch> = ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(&train)?)?
         .build()?
         .collect::<Result<_, _>>()?;
+    // Every fifth row is held out: the model never sees it, the gate judges on it.
+    let (batches, holdout) = split_every_nth(&all_rows, 5)?;
     let features = ["age", "income", "credit_score", "loan_amount", "employment"];
     let mut pipeline = TransformPipeline::new().passthrough(false);
     for column in &features[..4] {
@@ -300,7 +304,7 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         PredictorConfig::default(),
     )?;
     let head = batches[0].slice(0, 3);
-    let accuracy = training_accuracy(&trained_predictor, &batches)?;
+    let scores = holdout_metrics(&trained_predictor, &holdout)?;
     let example_rows: Vec<serde_json::Value> = (0..3).map(|i| row_json(&head, &features, i)).collect();
     let expected = batch_to_rows(&trained_predictor.predict(&head)?);
     let mut package = PackageBuilder::new("loan-default")
@@ -315,7 +319,9 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         .param("learning_rate", serde_json::json!(train_config.learning_rate))
         .param("seed", serde_json::json!(train_config.seed))
         .metric("train_log_loss", log_loss)
-        .metric("train_accuracy", accuracy)
+        .metric("holdout_accuracy", scores.accuracy)
+        .metric("holdout_auc", scores.roc_auc.unwrap_or(f64::NAN))
+        .metric("holdout_log_loss", scores.log_loss)
         .code_version(option_env!("GIT_COMMIT").unwrap_or("quickstart"))
         .creator("quickstart")
         .description(
@@ -337,27 +343,49 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     // finds its model already registered instead of adding a copy.
     let content = package.content_digest()?;
     println!("content digest: {content}");
-    let registration = registry
-        .register_deduplicated(&package, OnDuplicate::ReturnExisting)
-        .await?;
-    let version = registration.version;
-    if registration.created {
-        registry.set_alias("loan-default", "champion", version).await?;
-        registry
-            .transition("loan-default", version, Stage::Staging, None)
-            .await?;
-        registry
-            .transition("loan-default", version, Stage::Production, None)
-            .await?;
-    } else {
-        println!("this content is already registered as loan-default version {version}: nothing new registered");
+    println!(
+        "holdout ({} rows never trained on): accuracy {:.4}, AUC {:.4}, log loss {:.4}",
+        scores.count,
+        scores.accuracy,
+        scores.roc_auc.unwrap_or(f64::NAN),
+        scores.log_loss
+    );
+    // The gate: a candidate is registered only if it is no worse than the
+    // current champion on the same holdout (the first run has no champion).
+    let passed = match registry
+        .resolve("loan-default", &VersionSelector::Alias("champion".into()))
+        .await
+    {
+        Ok(current) => {
+            let champion_package = registry.load("loan-default", current).await?;
+            let door = ValidationConfig::default().with_missing_values(MissingValuePolicy::Impute);
+            let champion_predictor =
+                Predictor::from_package(&champion_package, PredictorConfig::default().with_validation(door))?;
+            let theirs = holdout_metrics(&champion_predictor, &holdout)?;
+            let (ours_auc, theirs_auc) = (scores.roc_auc.unwrap_or(0.0), theirs.roc_auc.unwrap_or(0.0));
+            println!(
+                "gate: candidate AUC {ours_auc:.4} against champion (version {current}) AUC {theirs_auc:.4} on the same holdout"
+            );
+            if ours_auc < theirs_auc {
+                println!("gate: the candidate is worse; it is not registered and version {current} stays champion");
+            }
+            ours_auc >= theirs_auc
+        }
+        Err(mlops_core::Error::NotFound { .. }) => {
+            println!("gate: no champion yet; the candidate passes");
+            true
+        }
+        Err(e) => return Err(e.into()),
+    };
+    if passed {
+        register_candidate(&registry, &package).await?;
     }
     let champion = registry
         .resolve("loan-default", &VersionSelector::Alias("champion".into()))
         .await?;
     let loaded = registry.load("loan-default", champion).await?;
     println!(
-        "loan-default version {version} in {} ({}), alias champion -> {champion}, loaded and verified {} files",
+        "champion: loan-default version {champion} in {} ({}), loaded and verified {} files",
         registry_dir.display(),
         loaded.digest(),
         loaded.file_names().len()
@@ -528,19 +556,83 @@ fn design_matrix(
     ))
 }
 
-/// Share of training rows whose predicted label is the true one.
-fn training_accuracy(predictor: &Predictor, batches: &[RecordBatch]) -> Result<f64, Box<dyn std::error::Error>> {
-    let (mut right, mut total) = (0usize, 0usize);
+/// Registers a candidate that passed the gate, unless its content is already
+/// registered: a new version becomes `champion` and moves to production.
+async fn register_candidate(
+    registry: &StoreRegistry,
+    package: &mlops_core::Package,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let registration = registry
+        .register_deduplicated(package, OnDuplicate::ReturnExisting)
+        .await?;
+    let version = registration.version;
+    if registration.created {
+        registry.set_alias("loan-default", "champion", version).await?;
+        registry
+            .transition("loan-default", version, Stage::Staging, None)
+            .await?;
+        registry
+            .transition("loan-default", version, Stage::Production, None)
+            .await?;
+        println!("registered loan-default version {version}: alias champion, stage production");
+    } else {
+        println!("this content is already registered as loan-default version {version}: nothing new registered");
+    }
+    Ok(())
+}
+
+/// Rows `0, n, 2n, …` (counted across batches) as the holdout, the rest for training.
+fn split_every_nth(
+    batches: &[RecordBatch],
+    n: usize,
+) -> Result<(Vec<RecordBatch>, Vec<RecordBatch>), Box<dyn std::error::Error>> {
+    let (mut fit, mut held) = (Vec::new(), Vec::new());
+    let mut offset = 0usize;
     for batch in batches {
+        let held_out = |r: usize| (offset + r).is_multiple_of(n);
+        let keep: arrow_array::BooleanArray = (0..batch.num_rows()).map(|r| Some(held_out(r))).collect();
+        let rest: arrow_array::BooleanArray = (0..batch.num_rows()).map(|r| Some(!held_out(r))).collect();
+        held.push(arrow_select::filter::filter_record_batch(batch, &keep)?);
+        fit.push(arrow_select::filter::filter_record_batch(batch, &rest)?);
+        offset += batch.num_rows();
+    }
+    Ok((fit, held))
+}
+
+/// Accuracy, AUC and log loss of `predictor` on the holdout (label: `defaulted`).
+fn holdout_metrics(
+    predictor: &Predictor,
+    holdout: &[RecordBatch],
+) -> Result<mlops_monitor::performance::BinaryMetrics, Box<dyn std::error::Error>> {
+    let (mut y_true, mut y_score, mut y_pred) = (Vec::new(), Vec::new(), Vec::new());
+    for batch in holdout {
         let answer = predictor.predict(batch)?;
-        let labels = answer.column(0).as_string::<i32>();
-        let truth = batch.column_by_name("defaulted").ok_or("no label column")?.as_boolean();
+        let labels = answer
+            .column_by_name("label")
+            .ok_or("no label column")?
+            .as_string::<i32>()
+            .clone();
+        let proba = answer
+            .column_by_name("proba_defaulted")
+            .ok_or("no proba_defaulted column")?
+            .as_primitive::<Float32Type>()
+            .clone();
+        let truth = batch
+            .column_by_name("defaulted")
+            .ok_or("no label column")?
+            .as_boolean()
+            .clone();
         for row in 0..batch.num_rows() {
-            total += 1;
-            right += usize::from(labels.is_valid(row) && (labels.value(row) == "defaulted") == truth.value(row));
+            if labels.is_valid(row) {
+                y_true.push(truth.value(row));
+                y_score.push(f64::from(proba.value(row)));
+                y_pred.push(labels.value(row) == "defaulted");
+            }
         }
     }
-    Ok(right as f64 / total.max(1) as f64)
+    Ok(mlops_monitor::performance::metrics::binary_metrics(
+        &y_true, &y_score, &y_pred,
+    )?)
 }
 
 /// One input row as a JSON object of the raw feature values.

@@ -93,11 +93,17 @@ fn quickstart_runs_end_to_end() {
         "the unseen region is reported: {stdout}"
     );
     assert!(dir.path().join("train.profile.json").exists());
-    assert!(stdout.contains("loan-default version 1 in"), "{stdout}");
     assert!(
-        stdout.contains("alias champion -> 1, loaded and verified 5 files"),
+        stdout.contains("registered loan-default version 1: alias champion"),
         "{stdout}"
     );
+    assert!(
+        stdout.contains("champion: loan-default version 1 in") && stdout.contains("loaded and verified 5 files"),
+        "{stdout}"
+    );
+    // Evaluated on rows it never saw, and gated (the first run has no champion to beat).
+    assert!(stdout.contains("holdout (4000 rows never trained on)"), "{stdout}");
+    assert!(stdout.contains("gate: no champion yet"), "{stdout}");
     // The drift step writes both reports; the serving data was shifted on purpose.
     let drift: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.path().join("drift.json")).unwrap()).unwrap();
@@ -163,6 +169,10 @@ fn quickstart_runs_end_to_end() {
         "{again}"
     );
     assert!(again.contains("versions registered so far: 1"), "{again}");
+    assert!(
+        again.contains("gate: candidate AUC") && again.contains("against champion (version 1)"),
+        "{again}"
+    );
 }
 
 #[test]
