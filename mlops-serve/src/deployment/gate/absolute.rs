@@ -2,6 +2,27 @@
 
 use super::{Gate, GateInput, GateReading};
 
+/// The reading of a gate that passes while `value ≤ max`, once `samples`
+/// reach `min_samples` (`what` names the samples: "requests", "rows").
+fn at_most(
+    gate: &str,
+    value: Option<f64>,
+    max: f64,
+    (samples, min_samples, what): (u64, u64, &str),
+    detail: impl FnOnce(f64) -> String,
+) -> GateReading {
+    match value.filter(|_| samples >= min_samples) {
+        None => GateReading::need_more_data(
+            gate,
+            max,
+            samples,
+            None,
+            format!("{samples} of {min_samples} {what} seen"),
+        ),
+        Some(v) => GateReading::judged(gate, v <= max, v, max, samples, None, detail(v)),
+    }
+}
+
 /// Fails when the candidate's error rate (failures plus invalid answers, per
 /// request) is above `max`.
 #[derive(Clone, Debug, PartialEq)]
@@ -19,30 +40,21 @@ impl Gate for ErrorRate {
 
     fn evaluate(&self, input: &GateInput<'_>) -> GateReading {
         let c = input.candidate;
-        match c.error_rate().filter(|_| c.requests >= self.min_samples) {
-            None => GateReading::need_more_data(
-                &self.name(),
-                self.max,
-                c.requests,
-                None,
-                format!("{} of {} requests seen", c.requests, self.min_samples),
-            ),
-            Some(rate) => GateReading::judged(
-                &self.name(),
-                rate <= self.max,
-                rate,
-                self.max,
-                c.requests,
-                None,
+        at_most(
+            &self.name(),
+            c.error_rate(),
+            self.max,
+            (c.requests, self.min_samples, "requests"),
+            |rate| {
                 format!(
                     "{} errors in {} requests ({:.3} %), at most {:.3} %",
                     c.errors(),
                     c.requests,
                     rate * 100.0,
                     self.max * 100.0
-                ),
-            ),
-        }
+                )
+            },
+        )
     }
 }
 
@@ -104,29 +116,20 @@ impl Gate for RejectedShare {
 
     fn evaluate(&self, input: &GateInput<'_>) -> GateReading {
         let c = input.candidate;
-        match c.rejected_share().filter(|_| c.rows >= self.min_samples) {
-            None => GateReading::need_more_data(
-                &self.name(),
-                self.max,
-                c.rows,
-                None,
-                format!("{} of {} rows seen", c.rows, self.min_samples),
-            ),
-            Some(share) => GateReading::judged(
-                &self.name(),
-                share <= self.max,
-                share,
-                self.max,
-                c.rows,
-                None,
+        at_most(
+            &self.name(),
+            c.rejected_share(),
+            self.max,
+            (c.rows, self.min_samples, "rows"),
+            |_| {
                 format!(
                     "{} of {} rows refused, at most {:.3} %",
                     c.rejected_rows,
                     c.rows,
                     self.max * 100.0
-                ),
-            ),
-        }
+                )
+            },
+        )
     }
 }
 
@@ -146,23 +149,12 @@ impl Gate for OutputInvalidRate {
 
     fn evaluate(&self, input: &GateInput<'_>) -> GateReading {
         let c = input.candidate;
-        match c.output_invalid_rate().filter(|_| c.requests >= self.min_samples) {
-            None => GateReading::need_more_data(
-                &self.name(),
-                self.max,
-                c.requests,
-                None,
-                format!("{} of {} requests seen", c.requests, self.min_samples),
-            ),
-            Some(rate) => GateReading::judged(
-                &self.name(),
-                rate <= self.max,
-                rate,
-                self.max,
-                c.requests,
-                None,
-                format!("{} invalid answers in {} requests", c.output_invalid, c.requests),
-            ),
-        }
+        at_most(
+            &self.name(),
+            c.output_invalid_rate(),
+            self.max,
+            (c.requests, self.min_samples, "requests"),
+            |_| format!("{} invalid answers in {} requests", c.output_invalid, c.requests),
+        )
     }
 }

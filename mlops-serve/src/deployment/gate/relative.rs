@@ -8,6 +8,25 @@ use mlops_core::DriftDetector;
 
 use super::{Gate, GateInput, GateReading};
 use crate::deployment::stats::{Alternative, mann_whitney_u, two_proportion_z};
+use crate::deployment::window::WindowSnapshot;
+
+/// `NeedMoreData` while either arm has fewer than `min_samples` requests.
+fn wait_for_both_arms(
+    gate: &str,
+    threshold: f64,
+    (c, b): (&WindowSnapshot, &WindowSnapshot),
+    min_samples: u64,
+) -> Option<GateReading> {
+    (c.requests < min_samples || b.requests < min_samples).then(|| {
+        GateReading::need_more_data(
+            gate,
+            threshold,
+            c.requests,
+            Some(b.requests),
+            format!("{} and {} of {min_samples} requests per arm", c.requests, b.requests),
+        )
+    })
+}
 
 /// Fails when the candidate's error rate is higher than the baseline's with
 /// significance `alpha` (one-sided two-proportion z-test, pooled variance).
@@ -27,17 +46,8 @@ impl Gate for ErrorRateVsBaseline {
     fn evaluate(&self, input: &GateInput<'_>) -> GateReading {
         let (c, b) = (input.candidate, input.baseline);
         let name = self.name();
-        if c.requests < self.min_samples || b.requests < self.min_samples {
-            return GateReading::need_more_data(
-                &name,
-                self.alpha,
-                c.requests,
-                Some(b.requests),
-                format!(
-                    "{} and {} of {} requests per arm",
-                    c.requests, b.requests, self.min_samples
-                ),
-            );
+        if let Some(waiting) = wait_for_both_arms(&name, self.alpha, (c, b), self.min_samples) {
+            return waiting;
         }
         match two_proportion_z(
             c.errors(),
@@ -90,17 +100,11 @@ impl Gate for LatencyVsBaseline {
         let (c, b) = (input.candidate, input.baseline);
         let name = self.name();
         let (nc, nb) = (c.latencies_us.len() as u64, b.latencies_us.len() as u64);
-        if c.requests < self.min_samples || b.requests < self.min_samples || nc == 0 || nb == 0 {
-            return GateReading::need_more_data(
-                &name,
-                self.alpha,
-                c.requests,
-                Some(b.requests),
-                format!(
-                    "{} and {} of {} requests per arm",
-                    c.requests, b.requests, self.min_samples
-                ),
-            );
+        if let Some(waiting) = wait_for_both_arms(&name, self.alpha, (c, b), self.min_samples) {
+            return waiting;
+        }
+        if nc == 0 || nb == 0 {
+            return GateReading::need_more_data(&name, self.alpha, nc, Some(nb), "no latency samples in an arm".into());
         }
         let raised: Vec<f64> = b
             .latencies_us

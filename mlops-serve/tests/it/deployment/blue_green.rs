@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use mlops_serve::deployment::{BlueGreenPlan, ErrorRate, Phase, Rollout, RolloutEvent, StepLength, Weight};
 
-use super::support::{Scorer, deployment, send, x};
+use super::support::{Scorer, deployment, drain, send, x};
 
 fn plan() -> BlueGreenPlan {
     BlueGreenPlan::new()
@@ -21,22 +21,6 @@ fn plan() -> BlueGreenPlan {
             min_samples: 100,
         }))
         .with_rollback_window(Duration::from_secs(600))
-}
-
-/// Waits (at most 5 s) until the shadow pool has answered everything sent to it.
-fn drain(d: &mlops_serve::deployment::Deployment, version: u64) {
-    let start = std::time::Instant::now();
-    loop {
-        let r = d.shadow_report(version, None).unwrap();
-        if r.failed + r.rows >= r.sent && d.shadow_queued() == 0 {
-            return;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(5),
-            "shadow pool never drained: {r:?}"
-        );
-        std::thread::sleep(Duration::from_millis(2));
-    }
 }
 
 #[test]

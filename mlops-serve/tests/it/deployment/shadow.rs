@@ -1,15 +1,10 @@
 //! Shadow traffic: off the caller's path, bounded, compared.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
-use arrow_array::Array;
-use arrow_array::cast::AsArray;
-use arrow_array::types::Float64Type;
-use mlops_core::{DriftDetector, DriftResult};
 use mlops_serve::deployment::{Deployment, DeploymentConfig, Mirror, SeededKeys, Split, Weight};
 
-use super::support::{Hold, Scorer, sigmoid, x};
+use super::support::{Hold, MeanShift, Scorer, drain, sigmoid, x};
 
 fn mirrored(stable: Scorer, shadow: Scorer, workers: usize, queue: usize) -> Deployment {
     let config = DeploymentConfig::default()
@@ -22,21 +17,6 @@ fn mirrored(stable: Scorer, shadow: Scorer, workers: usize, queue: usize) -> Dep
     d
 }
 
-fn drain(d: &Deployment) -> mlops_serve::deployment::ShadowReport {
-    let start = Instant::now();
-    loop {
-        let r = d.shadow_report(2, None).unwrap();
-        if r.failed + r.rows >= r.sent && d.shadow_queued() == 0 {
-            return r;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(5),
-            "shadow pool never drained: {r:?}"
-        );
-        std::thread::sleep(Duration::from_millis(2));
-    }
-}
-
 #[test]
 fn shadow_errors_never_reach_callers() {
     let failing = Scorer::new(0.0);
@@ -45,7 +25,7 @@ fn shadow_errors_never_reach_callers() {
     for _ in 0..300 {
         assert_eq!(d.predict(None, &x(&[1.0])).unwrap().version, 1);
     }
-    let r = drain(&d);
+    let r = drain(&d, 2);
     assert_eq!((r.sent, r.failed, r.dropped), (300, 300, 0));
     assert_eq!(
         d.window(2).unwrap().failed,
@@ -68,27 +48,8 @@ fn a_shadow_that_cannot_keep_up_is_dropped_and_counted_never_queued_behind_calle
     // At most one request in the worker and two waiting: the rest were dropped.
     assert!(r.sent <= 3 && r.dropped >= 47, "{r:?}");
     hold.release();
-    let r = drain(&d);
+    let r = drain(&d, 2);
     assert_eq!(r.rows, r.sent);
-}
-
-/// Flags drift when the means differ by more than 0.05.
-#[derive(Debug)]
-struct MeanShift;
-
-impl DriftDetector for MeanShift {
-    fn method(&self) -> &str {
-        "mean_shift"
-    }
-
-    fn detect(&self, reference: &dyn Array, current: &dyn Array) -> mlops_core::Result<DriftResult> {
-        let mean = |a: &dyn Array| {
-            let a = a.as_primitive::<Float64Type>();
-            a.iter().flatten().sum::<f64>() / a.len() as f64
-        };
-        let d = (mean(current) - mean(reference)).abs();
-        Ok(DriftResult::new("mean_shift", d, None, d, 0.05, d > 0.05))
-    }
 }
 
 #[test]
@@ -99,7 +60,7 @@ fn paired_answers_are_compared_label_by_label_and_score_by_score() {
     for chunk in xs.chunks(10) {
         d.predict(None, &x(chunk)).unwrap();
     }
-    let r = drain(&d);
+    let r = drain(&d, 2);
     assert_eq!((r.sent, r.rows, r.labelled_rows, r.scored_rows), (20, 200, 200, 200));
     // Expected from the same formulas, in f32 as the scorer answers.
     let p = |v: f64, o: f64| f64::from(sigmoid(v + o) as f32);
@@ -110,6 +71,6 @@ fn paired_answers_are_compared_label_by_label_and_score_by_score() {
     let max = diffs.iter().cloned().fold(0.0, f64::max);
     assert!((r.mean_abs_score_diff.unwrap() - mean).abs() < 1e-12);
     assert_eq!(r.max_abs_score_diff, Some(max));
-    let drift = d.shadow_report(2, Some(&MeanShift)).unwrap().drift.unwrap();
+    let drift = d.shadow_report(2, Some(&MeanShift(0.05))).unwrap().drift.unwrap();
     assert!(drift.drifted, "{drift:?}");
 }

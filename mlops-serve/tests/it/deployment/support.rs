@@ -182,3 +182,50 @@ pub(crate) fn send(deployment: &Deployment, n: usize) -> ([u64; 8], u64) {
     }
     (by_version, errors)
 }
+
+/// Waits (at most 5 s) until the shadow pool has answered or failed every
+/// request sent to `version`; the report then.
+pub(crate) fn drain(d: &Deployment, version: u64) -> mlops_serve::deployment::ShadowReport {
+    let start = Instant::now();
+    loop {
+        let r = d.shadow_report(version, None).unwrap();
+        if r.failed + r.rows >= r.sent && d.shadow_queued() == 0 {
+            return r;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "shadow pool never drained: {r:?}"
+        );
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+/// Flags drift when the means of two score samples differ by more than `threshold`.
+#[derive(Debug)]
+pub(crate) struct MeanShift(pub(crate) f64);
+
+impl mlops_core::DriftDetector for MeanShift {
+    fn method(&self) -> &str {
+        "mean_shift"
+    }
+
+    fn detect(
+        &self,
+        reference: &dyn arrow_array::Array,
+        current: &dyn arrow_array::Array,
+    ) -> Result<mlops_core::DriftResult> {
+        let mean = |a: &dyn arrow_array::Array| {
+            let a = a.as_primitive::<Float64Type>();
+            a.iter().flatten().sum::<f64>() / a.len().max(1) as f64
+        };
+        let d = (mean(current) - mean(reference)).abs();
+        Ok(mlops_core::DriftResult::new(
+            "mean_shift",
+            d,
+            None,
+            d,
+            self.0,
+            d > self.0,
+        ))
+    }
+}
