@@ -479,30 +479,8 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     let sample = serving_batches.first().ok_or("no serving batch")?;
     let sample = sample.slice(0, sample.num_rows().min(512));
     let importance = explainer.global_importance(&sample)?;
-    let (mut y_true, mut y_pred, mut groups) = (Vec::new(), Vec::new(), Vec::new());
-    for batch in &serving_batches {
-        let answer = predictor.predict(batch)?;
-        let labels = answer
-            .column_by_name("label")
-            .ok_or("no label column")?
-            .as_string::<i32>()
-            .clone();
-        let truth = batch
-            .column_by_name("defaulted")
-            .ok_or("no label column")?
-            .as_boolean()
-            .clone();
-        let employment = batch.column_by_name("employment").ok_or("no employment column")?;
-        let employment = arrow_cast::cast(employment, &arrow_schema::DataType::Utf8)?;
-        let employment = employment.as_string::<i32>();
-        for row in 0..batch.num_rows() {
-            if labels.is_valid(row) && employment.is_valid(row) {
-                y_true.push(truth.value(row));
-                y_pred.push(labels.value(row) == "defaulted");
-                groups.push(employment.value(row).to_owned());
-            }
-        }
-    }
+    let answers = labelled_answers(&predictor, &serving_batches, Some("employment"))?;
+    let (y_true, y_pred, groups) = (answers.truth, answers.predicted, answers.segments);
     let card = ModelCard::from_package(&loaded)?
         .with_segments(SegmentMetrics::compute("employment", &y_true, &y_pred, &groups)?)
         .with_importance(importance.clone());
@@ -599,13 +577,23 @@ fn split_every_nth(
     Ok((fit, held))
 }
 
-/// Accuracy, AUC and log loss of `predictor` on the holdout (label: `defaulted`).
-fn holdout_metrics(
+/// What a predictor answered for labelled rows (label: `defaulted`), rows it
+/// refused left out; with a segment column, each row's segment too.
+#[derive(Default)]
+struct Labelled {
+    truth: Vec<bool>,
+    score: Vec<f64>,
+    predicted: Vec<bool>,
+    segments: Vec<String>,
+}
+
+fn labelled_answers(
     predictor: &Predictor,
-    holdout: &[RecordBatch],
-) -> Result<mlops_monitor::performance::BinaryMetrics, Box<dyn std::error::Error>> {
-    let (mut y_true, mut y_score, mut y_pred) = (Vec::new(), Vec::new(), Vec::new());
-    for batch in holdout {
+    batches: &[RecordBatch],
+    segment: Option<&str>,
+) -> Result<Labelled, Box<dyn std::error::Error>> {
+    let mut out = Labelled::default();
+    for batch in batches {
         let answer = predictor.predict(batch)?;
         let labels = answer
             .column_by_name("label")
@@ -622,16 +610,39 @@ fn holdout_metrics(
             .ok_or("no label column")?
             .as_boolean()
             .clone();
+        let groups = match segment {
+            Some(name) => {
+                let column = batch.column_by_name(name).ok_or("no segment column")?;
+                Some(arrow_cast::cast(column, &arrow_schema::DataType::Utf8)?)
+            }
+            None => None,
+        };
+        let groups = groups.as_ref().map(|g| g.as_string::<i32>());
         for row in 0..batch.num_rows() {
-            if labels.is_valid(row) {
-                y_true.push(truth.value(row));
-                y_score.push(f64::from(proba.value(row)));
-                y_pred.push(labels.value(row) == "defaulted");
+            let segment_known = groups.is_none_or(|g| g.is_valid(row));
+            if labels.is_valid(row) && segment_known {
+                out.truth.push(truth.value(row));
+                out.score.push(f64::from(proba.value(row)));
+                out.predicted.push(labels.value(row) == "defaulted");
+                if let Some(g) = groups {
+                    out.segments.push(g.value(row).to_owned());
+                }
             }
         }
     }
+    Ok(out)
+}
+
+/// Accuracy, AUC and log loss of `predictor` on the holdout.
+fn holdout_metrics(
+    predictor: &Predictor,
+    holdout: &[RecordBatch],
+) -> Result<mlops_monitor::performance::BinaryMetrics, Box<dyn std::error::Error>> {
+    let a = labelled_answers(predictor, holdout, None)?;
     Ok(mlops_monitor::performance::metrics::binary_metrics(
-        &y_true, &y_score, &y_pred,
+        &a.truth,
+        &a.score,
+        &a.predicted,
     )?)
 }
 
