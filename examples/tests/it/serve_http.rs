@@ -43,6 +43,13 @@ fn rows() -> (Vec<String>, Vec<Vec<f64>>, Vec<String>) {
     )
 }
 
+/// Rows as JSON objects `{feature: value}`, the `/predict` body's form.
+fn row_objects(features: &[String], rows: &[Vec<f64>]) -> Vec<Value> {
+    rows.iter()
+        .map(|r| Value::Object(features.iter().cloned().zip(r.iter().map(|v| json!(v))).collect()))
+        .collect()
+}
+
 /// A running service on a loopback port; dropping it shuts the server down.
 struct Running {
     base: String,
@@ -205,10 +212,7 @@ fn every_route_answers_with_the_documented_status_and_body() {
         assert_eq!(got, labels);
 
         // JSON rows.
-        let objects: Vec<Value> = rows
-            .iter()
-            .map(|r| Value::Object(features.iter().cloned().zip(r.iter().map(|v| json!(v))).collect()))
-            .collect();
+        let objects = row_objects(&features, &rows);
         let (st, answer, _) = send(auth(c.post(s.url("/predict"))).json(&json!({"rows": objects}))).await;
         assert_eq!(st, StatusCode::OK, "{answer}");
         let got: Vec<&str> = answer["predictions"]
@@ -330,9 +334,7 @@ fn not_ready_until_loaded_and_a_full_batcher_queue_is_503() {
         )
         .unwrap();
     let (features, rows, _) = rows();
-    let row = json!([Value::Object(
-        features.iter().cloned().zip(rows[0].iter().map(|v| json!(v))).collect()
-    )]);
+    let row = Value::Array(row_objects(&features, &rows[..1]));
     let c = client();
     s.runtime.block_on(async {
         let post = |c: &reqwest::Client| c.post(s.url("/predict")).json(&row).send();
@@ -425,7 +427,7 @@ fn a_throttled_client_sees_429s_while_others_are_unaffected() {
     };
     let s = Running::start(config, &stable, None, true);
     let (features, rows, _) = rows();
-    let row = Value::Object(features.iter().cloned().zip(rows[0].iter().map(|v| json!(v))).collect());
+    let row = row_objects(&features, &rows[..1]).remove(0);
     let c = client();
     s.runtime.block_on(async {
         let mut greedy = Vec::new();
@@ -469,13 +471,9 @@ fn twenty_thousand_requests_over_sixteen_connections_while_a_canary_is_promoted_
     let s = Running::start(config, &stable, Some(&candidate), true);
     let (features, rows, _) = rows();
     let bodies: Arc<Vec<String>> = Arc::new(
-        rows.iter()
-            .map(|r| {
-                json!([Value::Object(
-                    features.iter().cloned().zip(r.iter().map(|v| json!(v))).collect()
-                )])
-                .to_string()
-            })
+        row_objects(&features, &rows)
+            .into_iter()
+            .map(|o| json!([o]).to_string())
             .collect(),
     );
     let c = client();
@@ -575,10 +573,7 @@ fn the_command_line_serves_a_package_rolls_out_a_candidate_and_stops_gracefully(
         .unwrap_or_else(|| panic!("first line: {first}"))
         .to_owned();
     let (features, rows, labels) = rows();
-    let objects: Vec<Value> = rows
-        .iter()
-        .map(|r| Value::Object(features.iter().cloned().zip(r.iter().map(|v| json!(v))).collect()))
-        .collect();
+    let objects = row_objects(&features, &rows);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
