@@ -50,6 +50,16 @@ fn row_objects(features: &[String], rows: &[Vec<f64>]) -> Vec<Value> {
         .collect()
 }
 
+/// The `label` of each prediction in a `/predict` answer.
+fn predicted_labels(answer: &Value) -> Vec<&str> {
+    answer["predictions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["label"].as_str().unwrap())
+        .collect()
+}
+
 /// A running service on a loopback port; dropping it shuts the server down.
 struct Running {
     base: String,
@@ -215,12 +225,7 @@ fn every_route_answers_with_the_documented_status_and_body() {
         let objects = row_objects(&features, &rows);
         let (st, answer, _) = send(auth(c.post(s.url("/predict"))).json(&json!({"rows": objects}))).await;
         assert_eq!(st, StatusCode::OK, "{answer}");
-        let got: Vec<&str> = answer["predictions"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|p| p["label"].as_str().unwrap())
-            .collect();
+        let got = predicted_labels(&answer);
         assert_eq!(got, labels);
         assert_eq!(answer["version"], 1);
 
@@ -592,12 +597,7 @@ fn the_command_line_serves_a_package_rolls_out_a_candidate_and_stops_gracefully(
         assert_eq!(st, StatusCode::UNAUTHORIZED);
         let (st, answer, _) = send(c.post(format!("{base}/predict")).bearer_auth("secret-1").json(&objects)).await;
         assert_eq!(st, StatusCode::OK, "{answer}");
-        let got: Vec<&str> = answer["predictions"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|p| p["label"].as_str().unwrap())
-            .collect();
+        let got = predicted_labels(&answer);
         assert_eq!(got, labels);
         assert_eq!(answer["version"], 1, "a shadow never answers");
         let metrics = c
