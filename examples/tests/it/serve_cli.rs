@@ -59,6 +59,29 @@ pub(crate) fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
+/// `predict --package PKG --input IN --output OUT` plus `extra` flags.
+fn predict_package(pkg: &Path, input: &Path, output: &Path, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "--package",
+        pkg.to_str().unwrap(),
+        "--input",
+        input.to_str().unwrap(),
+        "--output",
+        output.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    run("predict", &args)
+}
+
+/// One JSON value per line of `path`.
+fn read_jsonl(path: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
 pub(crate) fn import(dir: &Path, sample: &Path, registry: Option<&str>) -> Output {
     let f = fixture();
     let pkg = dir.join("pkg");
@@ -105,24 +128,10 @@ fn an_imported_model_scores_csv_and_parquet_as_scikit_learn_does() {
     }
     // From the package directory, CSV in, JSON lines out.
     let jsonl = dir.path().join("scores.jsonl");
-    let out = run(
-        "predict",
-        &[
-            "--package",
-            pkg.to_str().unwrap(),
-            "--input",
-            csv.to_str().unwrap(),
-            "--output",
-            jsonl.to_str().unwrap(),
-        ],
-    );
+    let out = predict_package(&pkg, &csv, &jsonl, &[]);
     assert!(out.status.success(), "{}", stderr(&out));
     let expected = json(&fixture().join("expected.json"));
-    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&jsonl)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let lines = read_jsonl(&jsonl);
     assert_eq!(lines.len(), rows);
     for (row, line) in lines.iter().enumerate() {
         assert_eq!(line["label"], expected["labels"][row], "row {row}");
@@ -134,17 +143,7 @@ fn an_imported_model_scores_csv_and_parquet_as_scikit_learn_does() {
     }
     // Parquet in, Parquet out: streamed row group by row group, with a progress bar.
     let scores_parquet = dir.path().join("scores.parquet");
-    let out = run(
-        "predict",
-        &[
-            "--package",
-            pkg.to_str().unwrap(),
-            "--input",
-            sample.to_str().unwrap(),
-            "--output",
-            scores_parquet.to_str().unwrap(),
-        ],
-    );
+    let out = predict_package(&pkg, &sample, &scores_parquet, &[]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(
         stderr(&out).contains("100.0%") && stderr(&out).contains("] "),
@@ -198,19 +197,7 @@ fn bad_input_and_altered_packages_are_refused_naming_what_is_wrong() {
     assert!(import(dir.path(), &sample, None).status.success());
     let pkg = dir.path().join("pkg");
     let output = dir.path().join("out.jsonl");
-    let predict = |input: &Path| {
-        run(
-            "predict",
-            &[
-                "--package",
-                pkg.to_str().unwrap(),
-                "--input",
-                input.to_str().unwrap(),
-                "--output",
-                output.to_str().unwrap(),
-            ],
-        )
-    };
+    let predict = |input: &Path| predict_package(&pkg, input, &output, &[]);
     // A missing column.
     let text = std::fs::read_to_string(&csv).unwrap();
     let without_f3: String = text
@@ -267,26 +254,9 @@ fn explain_adds_one_attribution_per_feature_for_the_predicted_class() {
     assert!(out.status.success(), "{}", stderr(&out));
     let pkg = dir.path().join("pkg");
     let jsonl = dir.path().join("explained.jsonl");
-    let out = run(
-        "predict",
-        &[
-            "--package",
-            pkg.to_str().unwrap(),
-            "--input",
-            csv.to_str().unwrap(),
-            "--output",
-            jsonl.to_str().unwrap(),
-            "--explain",
-            "--explain-steps",
-            "16",
-        ],
-    );
+    let out = predict_package(&pkg, &csv, &jsonl, &["--explain", "--explain-steps", "16"]);
     assert!(out.status.success(), "{}", stderr(&out));
-    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&jsonl)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let lines = read_jsonl(&jsonl);
     assert_eq!(lines.len(), rows);
     let expected = json(&fixture().join("expected.json"));
     for (i, line) in lines.iter().enumerate() {
@@ -303,18 +273,7 @@ fn explain_adds_one_attribution_per_feature_for_the_predicted_class() {
     }
     // Parquet to Parquet with --explain writes the same columns.
     let parquet_out = dir.path().join("explained.parquet");
-    let out = run(
-        "predict",
-        &[
-            "--package",
-            pkg.to_str().unwrap(),
-            "--input",
-            sample.to_str().unwrap(),
-            "--output",
-            parquet_out.to_str().unwrap(),
-            "--explain",
-        ],
-    );
+    let out = predict_package(&pkg, &sample, &parquet_out, &["--explain"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let file = std::fs::File::open(&parquet_out).unwrap();
     let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file).unwrap();
