@@ -4,6 +4,8 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
+use crate::drift::DriftReport;
+
 /// A metric a policy can watch, from each closed performance window.
 #[non_exhaustive]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -66,6 +68,10 @@ pub struct Alert {
     pub value: f64,
     /// Human-readable explanation.
     pub message: String,
+    /// The drift report behind a [`AlertPolicy::DriftShareAtLeast`] alert:
+    /// the evidence a callback writes out (as JSON or
+    /// [`html::render`](crate::drift::html::render)) or retrains on.
+    pub drift: Option<Box<DriftReport>>,
 }
 
 /// A user callback: the hook for paging, retraining, rolling back.

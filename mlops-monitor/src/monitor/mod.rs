@@ -210,6 +210,8 @@ enum Message {
         at_ms: i64,
         label: LabelValue,
     },
+    /// Answered once every message queued before it is processed.
+    Flush(SyncSender<()>),
     Shutdown,
 }
 
@@ -303,12 +305,16 @@ impl Worker {
     }
 
     fn alert(&mut self, policy: AlertPolicy, model: &str, value: f64, message: String) {
-        let alert = Alert {
+        self.raise(Alert {
             policy,
             model: model.to_owned(),
             value,
             message,
-        };
+            drift: None,
+        });
+    }
+
+    fn raise(&mut self, alert: Alert) {
         tracing::warn!(model = %alert.model, value = alert.value, "{}", alert.message);
         self.stats.alerts += 1;
         self.operational.record_alert(&alert.model, alert.policy.name());
@@ -437,7 +443,13 @@ impl Worker {
                         "{} of {} columns of `{model}` drifted (share {:.3} ≥ {share})",
                         report.number_of_drifted_columns, report.number_of_columns, report.drift_share
                     );
-                    self.alert(p.clone(), &model, report.drift_share, msg);
+                    self.raise(Alert {
+                        policy: p.clone(),
+                        model: model.clone(),
+                        value: report.drift_share,
+                        message: msg,
+                        drift: Some(Box::new(report.clone())),
+                    });
                 }
             }
             self.stats.drift.insert(model, report);
@@ -477,6 +489,12 @@ impl Worker {
                 } => {
                     let r = self.label(&model, &request_id, at_ms, label);
                     (model, r)
+                }
+                Message::Flush(done) => {
+                    self.stats.events -= 1;
+                    // The caller may have given up waiting; nothing to do then.
+                    let _ = done.send(());
+                    continue;
                 }
                 Message::Shutdown => {
                     self.stats.events -= 1;
@@ -569,6 +587,17 @@ impl Monitor {
     /// has got. The same metrics also go to the application's `metrics` recorder.
     pub fn prometheus(&self) -> String {
         self.operational.render()
+    }
+
+    /// Blocks until the worker has processed every event sent before this
+    /// call, alert callbacks included: what a caller needs before it reads
+    /// what the monitor concluded (tests, batch jobs, simulations). Events
+    /// dropped because the channel was full are not waited for. Returns
+    /// `false` if the worker thread is gone.
+    pub fn flush(&self) -> bool {
+        let (done, finished) = sync_channel(1);
+        // A blocking send: the marker queues behind every event already accepted.
+        self.sink.sender.send(Message::Flush(done)).is_ok() && finished.recv().is_ok()
     }
 
     /// Processes every event sent before this call, stops the worker and

@@ -53,6 +53,35 @@ fn drift_share_alert_fires_on_shifted_traffic_only() {
     );
     assert!(!stats.drift["same"].dataset_drift && stats.drift["moved"].dataset_drift);
     assert_eq!((stats.events, stats.dropped), (20, 0));
+    // The alert carries the report it was raised on: the evidence to write out.
+    let evidence = alerts[0].drift.as_deref().expect("a drift alert carries its report");
+    assert_eq!(evidence, &stats.drift["moved"]);
+    assert_eq!(evidence.drift_share, alerts[0].value);
+}
+
+#[test]
+fn flush_returns_once_every_earlier_event_and_its_callbacks_are_done() {
+    let (alerts, cb) = collector();
+    let config = MonitorConfig::default()
+        .with_reference(vec![rows(0.0, 2000)], 1000)
+        .with_policy(AlertPolicy::DriftShareAtLeast(0.5))
+        .with_callback(cb);
+    let monitor = Monitor::start(config).unwrap();
+    let sink = monitor.sink();
+    // Ten rounds: after each flush the alerts seen are exactly those the
+    // events so far must have raised, never fewer (no race with the worker).
+    for i in 0..10 {
+        sink.record(
+            PredictionEvent::new("moved", 1, format!("b{i}"), i)
+                .with_features(rows(400.0, 100))
+                .with_value(1.0),
+        );
+        assert!(monitor.flush());
+        let raised = alerts.lock().unwrap().len();
+        assert_eq!(raised, usize::from(i == 9), "after event {i}");
+    }
+    let stats = monitor.shutdown();
+    assert_eq!((stats.events, stats.alerts), (10, 1));
 }
 
 #[test]
