@@ -3,6 +3,7 @@
 
 pub mod http;
 pub mod package_dir;
+pub mod quickstart;
 pub mod tables;
 
 use std::future::Future;

@@ -79,7 +79,7 @@ fn profile_fails_with_a_message_and_nonzero_exit() {
 }
 
 #[test]
-fn quickstart_runs_end_to_end() {
+fn quickstart_runs_the_whole_lifecycle_and_a_second_run_changes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let out = Command::new(example("quickstart"))
         .args(["--out", dir.path().to_str().unwrap()])
@@ -87,36 +87,12 @@ fn quickstart_runs_end_to_end() {
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains("read back identical: true"), "{stdout}");
-    assert!(
-        stdout.contains("\"offshore\""),
-        "the unseen region is reported: {stdout}"
-    );
+    let has = |needle: &str| assert!(stdout.contains(needle), "no `{needle}` in:\n{stdout}");
+
+    // Stages 1–6: the data checks.
+    has("read back identical: true");
+    has("\"offshore\""); // the unseen region is reported
     assert!(dir.path().join("train.profile.json").exists());
-    assert!(
-        stdout.contains("registered loan-default version 1: alias champion"),
-        "{stdout}"
-    );
-    assert!(
-        stdout.contains("champion: loan-default version 1 in") && stdout.contains("loaded and verified 5 files"),
-        "{stdout}"
-    );
-    // Evaluated on rows it never saw, and gated (the first run has no champion to beat).
-    assert!(stdout.contains("holdout (4000 rows never trained on)"), "{stdout}");
-    assert!(stdout.contains("gate: no champion yet"), "{stdout}");
-    // The drift step writes both reports; the serving data was shifted on purpose.
-    let drift: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.path().join("drift.json")).unwrap()).unwrap();
-    assert!(drift["number_of_drifted_columns"].as_u64().unwrap() > 0, "{drift}");
-    assert!(
-        std::fs::read_to_string(dir.path().join("drift.html"))
-            .unwrap()
-            .contains("<svg")
-    );
-    assert!(stdout.contains("== 9. Drift"), "{stdout}");
-    // The champion serves the traffic: loaded from the registry, smoke-tested, answering.
-    assert!(stdout.contains("== 8. Served version 1:"), "{stdout}");
-    assert!(stdout.contains("Trained an MLP"), "{stdout}");
     // Distinct counts are estimates of counts: printed as whole numbers, never "20172.18".
     let table: Vec<&str> = stdout
         .lines()
@@ -132,9 +108,48 @@ fn quickstart_runs_end_to_end() {
             "distinct `{distinct}` is not an integer in `{row}`"
         );
     }
-    // Paths print without `..` segments.
-    assert!(!stdout.contains("/../") && !stdout.contains("\\..\\"), "{stdout}");
-    // The model card: intended use, per-segment metrics with fairness gaps, importance.
+
+    // Stage 7: trained, evaluated on rows it never saw, gated (no champion yet), registered.
+    has("Trained an MLP");
+    has("holdout (4000 rows never trained on)");
+    has("gate: no champion yet");
+    has("loan-default version 1: alias champion, stage production");
+
+    // Stages 8–9: deployed, answering today's traffic, whose drift is reported.
+    has("== 8. Deployed version 1 and served today's traffic: 2000 rows answered");
+    let drift: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("drift.json")).unwrap()).unwrap();
+    assert!(drift["number_of_drifted_columns"].as_u64().unwrap() > 0, "{drift}");
+    assert!(
+        std::fs::read_to_string(dir.path().join("drift.html"))
+            .unwrap()
+            .contains("<svg")
+    );
+
+    // Stage 10: the hasty candidate is rolled back by its gate, the other promoted in the registry.
+    has("candidate A (3 epochs): version 2 ROLLED BACK");
+    has("gate `log_loss_vs_baseline` failed");
+    has("version 1 keeps all traffic");
+    has("candidate B (today's data added): version 3 PROMOTED");
+    has("registry alias champion -> version 3, stage production");
+
+    // Stage 11: injected drift, the monitor's alert and its report, retraining through the same gate.
+    has("monitor alert after");
+    has("drifted: income, credit_score, loan_amount");
+    let alert: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("drift-alert.json")).unwrap()).unwrap();
+    assert!(alert["drift_share"].as_f64().unwrap() >= 0.5, "{alert}");
+    assert!(
+        std::fs::read_to_string(dir.path().join("drift-alert.html"))
+            .unwrap()
+            .contains("<svg")
+    );
+    has("retraining (triggered by the alert");
+    has("gate: passed (better than the champion)");
+    has("retrained model: version 4 PROMOTED");
+
+    // Stage 12: the production version's model card.
+    has("== 12. Model card of version 4 (in production)");
     let card = std::fs::read_to_string(dir.path().join("model-card.md")).unwrap();
     for needle in [
         "# Model card: loan-default",
@@ -149,8 +164,31 @@ fn quickstart_runs_end_to_end() {
             .unwrap()
             .starts_with("<!DOCTYPE html>")
     );
-    assert!(stdout.contains("== 10. Model card"), "{stdout}");
-    // A second run: the same content digest on its own line, and nothing new registered.
+
+    // Stage 13: rollout history, the alias over time, lineage.
+    has("== 13. Summary");
+    has("none -> version 1 (first model: no champion to beat)");
+    has("version 1 -> version 3 (canary rollout: every check passed");
+    has("version 3 -> version 4 (canary rollout");
+    has("(when this run started): no version");
+    has("(just before the drift was injected): version 3");
+    has("(now): version 4");
+    has("lineage of version 4 (in production):");
+    has("from quickstart://recent-traffic");
+    has("parent: loan-default version 3");
+    let rollouts: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("rollouts.json")).unwrap()).unwrap();
+    let last_event = |i: usize| rollouts[i]["records"].as_array().unwrap().last().unwrap()["event"].clone();
+    assert_eq!(rollouts.as_array().unwrap().len(), 3, "{rollouts}");
+    assert_eq!(
+        (last_event(0), last_event(1), last_event(2)),
+        ("rolled_back".into(), "promoted".into(), "promoted".into())
+    );
+    // Paths print without `..` segments.
+    assert!(!stdout.contains("/../") && !stdout.contains("\\..\\"), "{stdout}");
+
+    // A second run: the same content digest on its own line, every model it
+    // trains already known, nothing registered and nothing rolled out.
     let digest_line = |text: &str| {
         text.lines()
             .find(|l| l.starts_with("content digest: sha256:"))
@@ -161,18 +199,24 @@ fn quickstart_runs_end_to_end() {
         .args(["--out", dir.path().to_str().unwrap()])
         .output()
         .unwrap();
+    assert!(again.status.success(), "{}", String::from_utf8_lossy(&again.stderr));
     let again = String::from_utf8_lossy(&again.stdout);
     assert_eq!(digest_line(&stdout), digest_line(&again));
     assert_eq!(digest_line(&stdout).len(), "content digest: sha256:".len() + 64);
-    assert!(
-        again.contains("already registered as loan-default version 1"),
-        "{again}"
-    );
-    assert!(again.contains("versions registered so far: 1"), "{again}");
-    assert!(
-        again.contains("gate: candidate AUC") && again.contains("against champion (version 1)"),
-        "{again}"
-    );
+    for needle in [
+        "gate: candidate log loss",
+        "against champion (version 4)",
+        "already registered as loan-default version 1, archived (replaced by version 3",
+        "already registered as loan-default version 2, archived (rolled back: gate `log_loss_vs_baseline` failed",
+        "already registered as loan-default version 3, archived (replaced by version 4",
+        "gate: the candidate is no better; it is not registered and version 4 stays champion",
+        "rollouts: none in this run",
+        "(when this run started): version 4",
+        "(now): version 4",
+    ] {
+        assert!(again.contains(needle), "no `{needle}` in the second run:\n{again}");
+    }
+    assert!(!again.contains("registered loan-default version 5"), "{again}");
 }
 
 #[test]

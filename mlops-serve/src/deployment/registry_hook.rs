@@ -13,6 +13,10 @@ use crate::{Error, Result};
 /// (e.g. `champion`) at it and move it to [`Stage::Production`] with the
 /// promotion's reason; every other call goes to the hooks it wraps.
 ///
+/// The version it replaced, if it was in production, moves to
+/// [`Stage::Archived`] ("replaced by version N"), so the registry's stages
+/// say what serves; [`keep_replaced`](Self::keep_replaced) leaves it alone.
+///
 /// The registry is async and hooks are not: the calls run on `runtime` from a
 /// short-lived thread of their own, so this works from a rollout driver
 /// thread and from inside async code alike. A registry failure never undoes
@@ -23,6 +27,7 @@ pub struct PromoteInRegistry {
     alias: String,
     runtime: tokio::runtime::Handle,
     inner: Arc<dyn RolloutHooks>,
+    archive_replaced: bool,
     outcome: Mutex<Option<Result<u64>>>,
 }
 
@@ -43,6 +48,7 @@ impl PromoteInRegistry {
             alias: alias.to_owned(),
             runtime,
             inner: Arc::new(NoHooks),
+            archive_replaced: true,
             outcome: Mutex::new(None),
         }
     }
@@ -50,6 +56,13 @@ impl PromoteInRegistry {
     /// Also calls `hooks` (before this one's registry update, at promotion).
     pub fn wrapping(mut self, hooks: Arc<dyn RolloutHooks>) -> Self {
         self.inner = hooks;
+        self
+    }
+
+    /// Leaves the replaced version in its stage (e.g. when several versions
+    /// serve side by side under other aliases).
+    pub fn keep_replaced(mut self) -> Self {
+        self.archive_replaced = false;
         self
     }
 
@@ -65,16 +78,11 @@ impl PromoteInRegistry {
     async fn record(&self, status: &RolloutStatus) -> Result<u64> {
         let (model, version) = (status.model.as_str(), status.candidate);
         self.registry.set_alias(model, &self.alias, version).await?;
-        let current = self
-            .registry
-            .list_versions(model)
-            .await?
-            .into_iter()
-            .find(|v| v.version == version)
-            .map(|v| v.stage)
-            .ok_or_else(|| Error::NotFound {
-                what: format!("version {version} of model `{model}` in the registry"),
-            })?;
+        let versions = self.registry.list_versions(model).await?;
+        let stage_of = |v: u64| versions.iter().find(|i| i.version == v).map(|i| i.stage);
+        let current = stage_of(version).ok_or_else(|| Error::NotFound {
+            what: format!("version {version} of model `{model}` in the registry"),
+        })?;
         if current != Stage::Production && current.can_move_to(Stage::Production) {
             let reason = status.last_decision.as_deref().unwrap_or("promoted by a rollout");
             self.registry
@@ -83,6 +91,17 @@ impl PromoteInRegistry {
                     version,
                     Stage::Production,
                     Some(&format!("{} rollout: {reason}", status.strategy)),
+                )
+                .await?;
+        }
+        let replaced = status.stable;
+        if self.archive_replaced && replaced != version && stage_of(replaced) == Some(Stage::Production) {
+            self.registry
+                .transition(
+                    model,
+                    replaced,
+                    Stage::Archived,
+                    Some(&format!("replaced by version {version} ({} rollout)", status.strategy)),
                 )
                 .await?;
         }

@@ -12,8 +12,18 @@ use mlops_serve::{Predictor, PredictorConfig};
 
 use crate::support::{feature_batch, mlp_package};
 
-#[test]
-fn a_promotion_points_the_alias_at_the_candidate_and_moves_it_to_production() {
+/// What [`promote_second`] leaves: the registry, the hook's outcome, and
+/// what must outlive the checks (the runtime, the registry's directory).
+struct Promoted {
+    registry: Arc<dyn Registry>,
+    outcome: Option<Result<u64, String>>,
+    runtime: tokio::runtime::Runtime,
+    _dir: tempfile::TempDir,
+}
+
+/// Registers two versions (the first in production under `champion`) and
+/// rolls the second out through `PromoteInRegistry`.
+fn promote_second(keep_replaced: bool) -> Promoted {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let registry: Arc<dyn Registry> = Arc::new(StoreRegistry::local(dir.path()).unwrap());
@@ -28,6 +38,10 @@ fn a_promotion_points_the_alias_at_the_candidate_and_moves_it_to_production() {
             .await
             .unwrap();
         registry.set_alias("test-model", "champion", v1).await.unwrap();
+        registry
+            .transition("test-model", v1, Stage::Production, None)
+            .await
+            .unwrap();
         (v1, v2)
     });
     let load = |version: u64| {
@@ -42,11 +56,11 @@ fn a_promotion_points_the_alias_at_the_candidate_and_moves_it_to_production() {
     let deployment = Arc::new(Deployment::new("test-model", v1, load(v1), config).unwrap());
     deployment.load(v2, load(v2)).unwrap();
 
-    let hooks = Arc::new(PromoteInRegistry::new(
-        registry.clone(),
-        "champion",
-        runtime.handle().clone(),
-    ));
+    let mut hooks = PromoteInRegistry::new(registry.clone(), "champion", runtime.handle().clone());
+    if keep_replaced {
+        hooks = hooks.keep_replaced();
+    }
+    let hooks = Arc::new(hooks);
     let plan = CanaryPlan::stepped(Weight::percent(50.0).unwrap(), Weight::percent(50.0).unwrap())
         .unwrap()
         .with_step_length(StepLength::requests(20))
@@ -62,23 +76,65 @@ fn a_promotion_points_the_alias_at_the_candidate_and_moves_it_to_production() {
     }
     clock.advance(Duration::from_secs(1));
     assert_eq!(rollout.tick().unwrap(), Phase::Completed);
+    Promoted {
+        outcome: hooks.outcome(),
+        registry,
+        runtime,
+        _dir: dir,
+    }
+}
 
-    assert_eq!(hooks.outcome(), Some(Ok(v2)));
-    let (champion, stage, events) = runtime.block_on(async {
+#[test]
+fn a_promotion_points_the_alias_at_the_candidate_and_moves_it_to_production() {
+    let Promoted {
+        registry,
+        outcome,
+        runtime,
+        _dir,
+    } = promote_second(false);
+    assert_eq!(outcome, Some(Ok(2)));
+    let (champion, stages, events, replaced) = runtime.block_on(async {
         let champion = registry
             .resolve("test-model", &VersionSelector::Alias("champion".into()))
             .await
             .unwrap();
-        let stage = registry.list_versions("test-model").await.unwrap()[1].stage;
-        let events = registry.stage_history("test-model", v2).await.unwrap();
-        (champion, stage, events)
+        let stages: Vec<Stage> = registry
+            .list_versions("test-model")
+            .await
+            .unwrap()
+            .iter()
+            .map(|v| v.stage)
+            .collect();
+        let events = registry.stage_history("test-model", 2).await.unwrap();
+        let replaced = registry.stage_history("test-model", 1).await.unwrap();
+        (champion, stages, events, replaced)
     });
-    assert_eq!((champion, stage), (v2, Stage::Production));
+    assert_eq!((champion, stages), (2, vec![Stage::Archived, Stage::Production]));
     let reason = events.last().and_then(|e| e.reason.clone()).unwrap_or_default();
     assert!(
         reason.contains("canary rollout") && reason.contains("promotion was confirmed"),
         "{reason}"
     );
+    let archived = replaced.last().and_then(|e| e.reason.clone()).unwrap_or_default();
+    assert!(archived.contains("replaced by version 2"), "{archived}");
+}
+
+#[test]
+fn keep_replaced_leaves_the_old_version_in_production() {
+    let Promoted {
+        registry,
+        outcome,
+        runtime,
+        _dir,
+    } = promote_second(true);
+    assert_eq!(outcome, Some(Ok(2)));
+    let stages: Vec<Stage> = runtime
+        .block_on(registry.list_versions("test-model"))
+        .unwrap()
+        .iter()
+        .map(|v| v.stage)
+        .collect();
+    assert_eq!(stages, vec![Stage::Production, Stage::Production]);
 }
 
 #[test]
