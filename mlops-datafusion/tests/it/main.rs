@@ -1,0 +1,7 @@
+//! mlops-datafusion's integration tests: one binary, a module per subject.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod ballista;
+mod bridge;
+mod local;
+mod support;
