@@ -74,6 +74,8 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         scheduler_host: cli.scheduler_host.clone(),
         scheduler_port: cli.scheduler_port,
         work_dir: cli.work_dir.clone(),
+        // s3:// from this node's AWS variables (with the `aws` feature); local paths always.
+        override_runtime_producer: Some(Arc::new(mlops_datafusion::executor_runtime)),
         ..ExecutorProcessConfig::default()
     };
     if let Some(n) = cli.concurrent_tasks {

@@ -10,7 +10,9 @@
 //! Without `--cluster` it runs on a local `SessionContext`, whose partitions
 //! profile in parallel. With it, the scheduler plans and the executors
 //! profile (start them with the `ballista_scheduler` and `ballista_executor`
-//! examples; the files must be readable by every executor).
+//! examples; the files must be readable by every executor). `s3://bucket/prefix/`
+//! reads with the usual AWS variables (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`,
+//! `AWS_REGION`, `AWS_ENDPOINT`…), on this machine and on each executor.
 
 // A program whose output is the point: printing is its job.
 #![allow(clippy::print_stdout)]
@@ -19,7 +21,7 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
-use datafusion::prelude::{SessionConfig, SessionContext};
+use datafusion::prelude::SessionConfig;
 use mlops_data::ProfileConfig;
 
 /// Profile Parquet files with DataFusion (locally or on Ballista); the profile as JSON on stdout.
@@ -65,9 +67,7 @@ async fn run(cli: &Cli) -> Result<(), Box<dyn std::error::Error>> {
             if let Some(n) = cli.partitions {
                 config = config.with_target_partitions(n);
             }
-            let ctx = SessionContext::new_with_config(config);
-            mlops_datafusion::register(&ctx);
-            ctx
+            mlops_datafusion::local_context(config)?
         }
     };
     let profile = mlops_datafusion::profile_parquet(&ctx, &cli.parquet).await?;

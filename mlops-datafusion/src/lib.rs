@@ -49,11 +49,16 @@ pub mod bridge;
 mod cluster;
 mod codec;
 mod error;
+#[cfg(feature = "aws")]
+pub mod object_stores;
 mod session;
 mod stats;
 mod udaf;
 
-pub use cluster::{ballista_config, ballista_state, connect, executor_functions, scheduler_session};
+pub use cluster::{
+    ballista_config, ballista_state, connect, executor_functions, executor_runtime, local_context, runtime,
+    scheduler_session,
+};
 pub use codec::ProfileCodec;
 pub use error::{Error, Result};
 pub use session::{decode, profile_frame, profile_groups, profile_parquet, profile_table, register, register_with};

@@ -6,6 +6,7 @@
 //! Everything binds 127.0.0.1, every wait is bounded, and the processes are
 //! killed when the test ends (or panics).
 
+use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -21,7 +22,7 @@ use crate::support;
 /// A bound on every wait: starting a process, a query.
 const PATIENCE: Duration = Duration::from_secs(120);
 
-fn example(name: &str) -> PathBuf {
+pub(crate) fn example(name: &str) -> PathBuf {
     let exe = std::env::current_exe().unwrap();
     exe.parent().unwrap().parent().unwrap().join("examples").join(name)
 }
@@ -34,15 +35,16 @@ fn free_ports(n: usize) -> Vec<u16> {
 }
 
 /// A child process, killed on drop, whose stderr lines are kept.
-struct Node {
+pub(crate) struct Node {
     child: Child,
     lines: Arc<Mutex<Vec<String>>>,
 }
 
 impl Node {
-    fn start(name: &str, args: &[String]) -> Node {
+    pub(crate) fn start(name: &str, args: &[String], envs: &HashMap<String, String>) -> Node {
         let mut child = Command::new(example(name))
             .args(args)
+            .envs(envs)
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .env("RUST_LOG", "warn")
@@ -88,15 +90,16 @@ fn wait_for_port(port: u16, node: &mut Node) {
 }
 
 /// A scheduler and `executors` executors (with or without the function).
-struct Cluster {
+pub(crate) struct Cluster {
     scheduler_port: u16,
     nodes: Vec<Node>,
 }
 
 impl Cluster {
-    fn start(executors: usize, with_profile: bool, work: &Path) -> Cluster {
+    /// Every node gets `envs` (e.g. the S3 server's variables).
+    pub(crate) fn start(executors: usize, with_profile: bool, work: &Path, envs: &HashMap<String, String>) -> Cluster {
         let ports = free_ports(1 + 2 * executors);
-        let mut scheduler = Node::start("ballista_scheduler", &["--port".into(), ports[0].to_string()]);
+        let mut scheduler = Node::start("ballista_scheduler", &["--port".into(), ports[0].to_string()], envs);
         wait_for_port(ports[0], &mut scheduler);
         let mut nodes = vec![scheduler];
         for i in 0..executors {
@@ -117,7 +120,7 @@ impl Cluster {
             if !with_profile {
                 args.push("--without-profile".into());
             }
-            let mut node = Node::start("ballista_executor", &args);
+            let mut node = Node::start("ballista_executor", &args, envs);
             wait_for_port(ports[1 + 2 * i], &mut node);
             nodes.push(node);
         }
@@ -127,7 +130,7 @@ impl Cluster {
         }
     }
 
-    fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("df://127.0.0.1:{}", self.scheduler_port)
     }
 }
@@ -151,7 +154,7 @@ fn two_executors_profile_parquet_files_like_one_machine() {
     let data = work.path().join("data");
     std::fs::create_dir_all(&data).unwrap();
     let batches = support::write_parts(&data, 4);
-    let cluster = Cluster::start(2, true, work.path());
+    let cluster = Cluster::start(2, true, work.path(), &HashMap::new());
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let profile_with = |config: ProfileConfig| {
         runtime.block_on(async {
@@ -217,7 +220,7 @@ fn an_executor_without_the_function_fails_the_query_with_its_name() {
     let data = work.path().join("data");
     std::fs::create_dir_all(&data).unwrap();
     support::write_parts(&data, 2);
-    let cluster = Cluster::start(1, false, work.path());
+    let cluster = Cluster::start(1, false, work.path(), &HashMap::new());
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let started = Instant::now();
     let outcome = runtime.block_on(async {

@@ -4,4 +4,6 @@
 mod ballista;
 mod bridge;
 mod local;
+#[cfg(feature = "aws")]
+mod s3;
 mod support;

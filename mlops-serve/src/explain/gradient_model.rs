@@ -59,8 +59,13 @@ fn values(t: &Tensor) -> candle_core::Result<Vec<f32>> {
     t.flatten_all()?.to_vec1::<f32>()
 }
 
-/// Rows per thread for a row-split kernel call (at least 64, so small calls stay on one thread).
+/// Rows per thread for a row-split kernel call (at least 64, so small calls
+/// stay on one thread). A call made on a rayon worker is one of several
+/// running side by side (Integrated Gradients' passes): it stays whole.
 fn rows_per_thread(rows: usize) -> usize {
+    if rayon::current_thread_index().is_some() {
+        return rows.max(1);
+    }
     rows.div_ceil(rayon::current_num_threads().max(1)).max(64)
 }
 

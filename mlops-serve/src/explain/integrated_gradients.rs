@@ -9,6 +9,7 @@
 
 use candle_core::{DType, Device, Tensor, Var};
 use mlops_core::{Error, Result};
+use rayon::prelude::*;
 
 use super::gradient_model::GradientModel;
 
@@ -38,7 +39,7 @@ pub(crate) fn integrated_gradients(
 ) -> Result<Vec<f32>> {
     let features = baseline.len();
     let outputs = model.output_width();
-    if x.len() != rows * features || targets.len() != rows || steps == 0 {
+    if features == 0 || x.len() != rows * features || targets.len() != rows || steps == 0 {
         return Err(Error::invalid_input(
             "integrated gradients",
             "inputs",
@@ -47,7 +48,7 @@ pub(crate) fn integrated_gradients(
                 x.len(),
                 targets.len()
             ),
-            "rows × features values, one target per row, at least one step",
+            "at least one feature, rows × features values, one target per row, at least one step",
         ));
     }
     if let Some(&t) = targets.iter().find(|&&t| t >= outputs) {
@@ -58,48 +59,69 @@ pub(crate) fn integrated_gradients(
             format!("an output index below {outputs}"),
         ));
     }
-    let mut attributions = vec![0.0f32; rows * features];
     let rows_per_pass = (MAX_POINTS_PER_PASS / steps).max(1);
     let alphas: Vec<f32> = (0..steps).map(|k| (k as f32 + 0.5) / steps as f32).collect();
-    for first in (0..rows).step_by(rows_per_pass) {
-        let n = rows_per_pass.min(rows - first);
-        let points = n * steps;
-        let mut path = Vec::with_capacity(points * features);
-        let mut mask = vec![0.0f32; points * outputs];
-        for r in 0..n {
-            let row = &x[(first + r) * features..(first + r + 1) * features];
-            for (k, &alpha) in alphas.iter().enumerate() {
-                path.extend(row.iter().zip(baseline).map(|(&xi, &bi)| bi + alpha * (xi - bi)));
-                mask[(r * steps + k) * outputs + targets[first + r]] = 1.0;
-            }
+    // Passes run side by side, one per rayon thread, each single-threaded
+    // inside (see `rows_per_thread`): one join per pass rather than one per
+    // layer and direction, which is what thread hand-offs cost on small passes.
+    let firsts: Vec<usize> = (0..rows).step_by(rows_per_pass).collect();
+    let passes: Vec<Vec<f32>> = firsts
+        .par_iter()
+        .map(|&first| {
+            let n = rows_per_pass.min(rows - first);
+            one_pass(
+                model,
+                &x[first * features..(first + n) * features],
+                baseline,
+                &targets[first..first + n],
+                &alphas,
+            )
+        })
+        .collect::<Result<_>>()?;
+    Ok(passes.concat())
+}
+
+/// The attributions of the rows of `x` (row-major), in one forward and one backward pass.
+fn one_pass(model: &GradientModel, x: &[f32], baseline: &[f32], targets: &[usize], alphas: &[f32]) -> Result<Vec<f32>> {
+    let (features, outputs, steps) = (baseline.len(), model.output_width(), alphas.len());
+    let n = targets.len();
+    let points = n * steps;
+    let mut path = Vec::with_capacity(points * features);
+    let mut mask = vec![0.0f32; points * outputs];
+    for (r, row) in x.chunks_exact(features).enumerate() {
+        for (k, &alpha) in alphas.iter().enumerate() {
+            path.extend(row.iter().zip(baseline).map(|(&xi, &bi)| bi + alpha * (xi - bi)));
+            mask[(r * steps + k) * outputs + targets[r]] = 1.0;
         }
-        let input =
-            Var::from_vec(path, (points, features), &Device::Cpu).map_err(candle("integrated gradients input"))?;
-        let mask = Tensor::from_vec(mask, (points, outputs), &Device::Cpu).map_err(candle("integrated gradients"))?;
-        // Σ over points of each point's target output: its gradient with
-        // respect to the input holds every point's own gradient.
-        let total = model
-            .forward(input.as_tensor())
-            .and_then(|out| (out * mask)?.sum_all())
-            .map_err(candle("integrated gradients forward pass"))?;
-        let grads = total.backward().map_err(candle("integrated gradients backward pass"))?;
-        let gradient = grads
-            .get(input.as_tensor())
-            .ok_or_else(|| Error::inference("integrated gradients", "no gradient reached the input"))?
-            .to_dtype(DType::F32)
-            .and_then(|g| g.flatten_all())
-            .and_then(|g| g.to_vec1::<f32>())
-            .map_err(candle("integrated gradients"))?;
-        for r in 0..n {
-            let out = &mut attributions[(first + r) * features..(first + r + 1) * features];
-            let row = &x[(first + r) * features..(first + r + 1) * features];
-            for k in 0..steps {
-                let g = &gradient[(r * steps + k) * features..(r * steps + k + 1) * features];
-                out.iter_mut().zip(g).for_each(|(a, &gi)| *a += gi);
-            }
-            for ((a, &xi), &bi) in out.iter_mut().zip(row).zip(baseline) {
-                *a *= (xi - bi) / steps as f32;
-            }
+    }
+    let input = Var::from_vec(path, (points, features), &Device::Cpu).map_err(candle("integrated gradients input"))?;
+    let mask = Tensor::from_vec(mask, (points, outputs), &Device::Cpu).map_err(candle("integrated gradients"))?;
+    // Σ over points of each point's target output: its gradient with
+    // respect to the input holds every point's own gradient.
+    let total = model
+        .forward(input.as_tensor())
+        .and_then(|out| (out * mask)?.sum_all())
+        .map_err(candle("integrated gradients forward pass"))?;
+    let grads = total.backward().map_err(candle("integrated gradients backward pass"))?;
+    let gradient = grads
+        .get(input.as_tensor())
+        .ok_or_else(|| Error::inference("integrated gradients", "no gradient reached the input"))?
+        .to_dtype(DType::F32)
+        .and_then(|g| g.flatten_all())
+        .and_then(|g| g.to_vec1::<f32>())
+        .map_err(candle("integrated gradients"))?;
+    let mut attributions = vec![0.0f32; n * features];
+    for (r, (out, row)) in attributions
+        .chunks_exact_mut(features)
+        .zip(x.chunks_exact(features))
+        .enumerate()
+    {
+        for k in 0..steps {
+            let g = &gradient[(r * steps + k) * features..(r * steps + k + 1) * features];
+            out.iter_mut().zip(g).for_each(|(a, &gi)| *a += gi);
+        }
+        for ((a, &xi), &bi) in out.iter_mut().zip(row).zip(baseline) {
+            *a *= (xi - bi) / steps as f32;
         }
     }
     Ok(attributions)

@@ -1,0 +1,108 @@
+//! `s3://` Parquet through DataFusion and through Ballista, against the
+//! S3-compatible server on loopback (moto): the same profile as one machine
+//! reading the same rows from disk.
+//!
+//! CI starts the server (`.ci/s3-server.sh start`) and exports its variables;
+//! without them the test starts one through the same script. The library
+//! reads S3 settings from the environment, so the checks run the
+//! `profile_datafusion` example (and the cluster's processes) with the
+//! server's variables. `MLOPS_SKIP_S3=1` skips explicitly.
+
+use std::collections::HashMap;
+use std::process::Command;
+
+use mlops_data::Profile;
+use object_store_df::ObjectStoreExt;
+use object_store_df::aws::{AmazonS3Builder, AmazonS3ConfigKey};
+use object_store_df::path::Path as ObjectPath;
+
+use crate::ballista::{Cluster, example};
+use crate::support;
+
+/// The loopback server's variables, or `None` with `MLOPS_SKIP_S3=1`.
+fn s3_config() -> Option<HashMap<String, String>> {
+    if std::env::var("MLOPS_SKIP_S3").is_ok_and(|v| v == "1") {
+        eprintln!("MLOPS_SKIP_S3=1: skipping the DataFusion S3 test");
+        return None;
+    }
+    let from_env: HashMap<String, String> = std::env::vars()
+        .filter(|(k, _)| k.starts_with("AWS_") || k.starts_with("MLOPS_TEST_S3"))
+        .collect();
+    if from_env.contains_key("MLOPS_TEST_S3_BUCKET") && from_env.contains_key("AWS_ENDPOINT") {
+        return Some(from_env);
+    }
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../.ci/s3-server.sh");
+    // The server watches this process and exits when the test run ends.
+    let start = Command::new("bash")
+        .arg(&script)
+        .arg("start")
+        .env("S3_SERVER_WATCH_PID", std::process::id().to_string())
+        .output()
+        .expect("run .ci/s3-server.sh");
+    assert!(
+        start.status.success(),
+        "could not start the S3 test server: {}",
+        String::from_utf8_lossy(&start.stderr)
+    );
+    Some(
+        String::from_utf8_lossy(&start.stdout)
+            .lines()
+            .filter_map(|l| l.trim().trim_start_matches("export ").split_once('='))
+            .map(|(k, v)| (k.to_owned(), v.trim_matches('"').trim_matches('\'').to_owned()))
+            .collect(),
+    )
+}
+
+/// Uploads the files of `dir` under a fresh prefix; returns `s3://bucket/prefix/`.
+fn upload(cfg: &HashMap<String, String>, dir: &std::path::Path) -> String {
+    let bucket = &cfg["MLOPS_TEST_S3_BUCKET"];
+    let mut builder = AmazonS3Builder::new().with_bucket_name(bucket);
+    for (k, v) in cfg {
+        if let Ok(key) = k.to_ascii_lowercase().parse::<AmazonS3ConfigKey>() {
+            builder = builder.with_config(key, v);
+        }
+    }
+    let store = builder.build().unwrap();
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let prefix = format!("datafusion-{}-{nanos}", std::process::id());
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let key = ObjectPath::from(format!("{prefix}/{}", path.file_name().unwrap().to_str().unwrap()));
+        let bytes = std::fs::read(&path).unwrap();
+        runtime.block_on(store.put(&key, bytes.into())).unwrap();
+    }
+    format!("s3://{bucket}/{prefix}/")
+}
+
+fn profile_datafusion(args: &[&str], envs: &HashMap<String, String>) -> Profile {
+    let out = Command::new(example("profile_datafusion"))
+        .args(args)
+        .envs(envs)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    Profile::from_json(String::from_utf8(out.stdout).unwrap().trim()).unwrap()
+}
+
+#[test]
+fn s3_parquet_profiles_locally_and_on_ballista_like_one_machine() {
+    let Some(cfg) = s3_config() else { return };
+    let work = tempfile::tempdir().unwrap();
+    let data = work.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let batches = support::write_parts(&data, 3);
+    let expected = support::single_machine(&batches);
+    let url = upload(&cfg, &data);
+
+    let local = profile_datafusion(&["--parquet", &url], &cfg);
+    support::assert_same_data(&local, &expected, &batches);
+
+    // Each node reads the bucket with its own environment's credentials.
+    let cluster = Cluster::start(2, true, work.path(), &cfg);
+    let remote = profile_datafusion(&["--parquet", &url, "--cluster", &cluster.url()], &cfg);
+    support::assert_same_data(&remote, &expected, &batches);
+}
