@@ -13,14 +13,13 @@ use mlops_core::{
     TRANSFORMS_FILE, WEIGHTS_FILE,
 };
 use mlops_data::FittedPipeline;
-use rayon::prelude::*;
 
-use crate::columns::feature_matrix;
 use crate::device::ServeDevice;
 use crate::door::admit;
 use crate::example_rows::{compare, rows_to_batch};
 use crate::head::Head;
 use crate::model::{Model, ModelSpec, Weights};
+use crate::pieces::{PieceRunner, Split, run_shared};
 use crate::predict::{Predict, Prediction};
 use crate::predictor_config::PredictorConfig;
 
@@ -44,8 +43,8 @@ use crate::predictor_config::PredictorConfig;
 pub struct Predictor {
     name: String,
     spec: ModelSpec,
-    model: Box<dyn Model>,
-    transforms: Option<FittedPipeline>,
+    /// The model and transforms, shared with the threads that help answer a large batch.
+    runner: Arc<PieceRunner>,
     input_signature: Signature,
     output_signature: Signature,
     head: Head,
@@ -141,9 +140,15 @@ impl Predictor {
             admitted_schema: crate::door::admitted_schema(&input_signature),
             at_door: format!("model `{name}` input"),
             at_answer: format!("model `{name}` output"),
+            runner: Arc::new(PieceRunner {
+                model,
+                transforms,
+                features: spec.features.clone(),
+                at_door: format!("model `{name}` input"),
+                at_answer: format!("model `{name}` output"),
+                max_reported_rows: config.validation.max_reported_rows,
+            }),
             spec,
-            model,
-            transforms,
             input_signature,
             output_signature,
             head,
@@ -199,7 +204,7 @@ impl Predictor {
 
     /// The model itself (for benchmarks against the bare forward pass).
     pub fn model(&self) -> &dyn Model {
-        self.model.as_ref()
+        self.runner.model.as_ref()
     }
 
     fn predict_inner(&self, batch: &RecordBatch, report: bool) -> Result<Prediction> {
@@ -242,7 +247,7 @@ impl Predictor {
     /// would be given. Also the indices of the refused rows, ascending.
     pub(crate) fn model_features(&self, batch: &RecordBatch) -> Result<(Vec<f32>, usize, Vec<usize>)> {
         let (accepted, admitted) = self.admit_rows(batch)?;
-        let matrix = self.transformed_features(&accepted)?;
+        let matrix = self.runner.transformed_features(&accepted)?;
         Ok((matrix, accepted.num_rows(), admitted.rejected_rows))
     }
 
@@ -307,68 +312,20 @@ impl Predictor {
             .collect()
     }
 
-    /// Transforms and runs the model over pieces of the batch, in parallel
-    /// when the batch is large enough; output-major values for all its rows.
+    /// Transforms and runs the model over pieces of the batch, shared by
+    /// the calling thread and pool helpers when the batch is large enough;
+    /// output-major values for all its rows.
     fn run_pieces(&self, batch: &RecordBatch) -> Result<Vec<f32>> {
-        let rows = batch.num_rows();
-        let threads = self.config.threads.max(1);
-        let per_thread = rows.div_ceil(threads).max(self.config.min_rows_per_thread.max(1));
-        let piece = per_thread.min(self.config.max_rows_per_piece.max(1));
-        if rows <= piece || self.device.is_gpu() {
-            return self.run_piece(batch);
-        }
-        let starts: Vec<usize> = (0..rows).step_by(piece).collect();
-        let parts: Vec<Vec<f32>> = starts
-            .par_iter()
-            .map(|&start| self.run_piece(&batch.slice(start, piece.min(rows - start))))
-            .collect::<Result<_>>()?;
-        // Re-assemble output-major values: each output's rows, piece after piece.
-        let outputs = self.model.output_width();
-        let mut values = Vec::with_capacity(outputs * rows);
-        for k in 0..outputs {
-            for (part, &start) in parts.iter().zip(&starts) {
-                let n = piece.min(rows - start);
-                values.extend_from_slice(&part[k * n..(k + 1) * n]);
-            }
-        }
-        Ok(values)
-    }
-
-    /// The package's transforms, then the model's features (feature-major).
-    fn transformed_features(&self, batch: &RecordBatch) -> Result<Vec<f32>> {
-        let transformed;
-        let features_from = match &self.transforms {
-            Some(pipeline) => {
-                transformed = pipeline.transform(batch)?;
-                &transformed
-            }
-            None => batch,
+        // On a GPU the device does the parallel work: pieces there only
+        // bound memory, one after the other on the calling thread.
+        let threads = if self.device.is_gpu() { 1 } else { self.config.threads };
+        let split = Split {
+            threads: threads.max(1),
+            min_rows: self.config.min_rows_per_thread,
+            max_rows: self.config.max_rows_per_piece,
+            spin: self.config.helper_spin,
         };
-        feature_matrix(
-            features_from,
-            &self.spec.features,
-            &self.at_door,
-            self.config.validation.max_reported_rows,
-        )
-    }
-
-    fn run_piece(&self, batch: &RecordBatch) -> Result<Vec<f32>> {
-        let matrix = self.transformed_features(batch)?;
-        let rows = batch.num_rows();
-        let values = self.model.forward_columns(&matrix, rows)?;
-        // The answer is sliced by output below: a kernel that broke its
-        // contract must be an error here, not an out-of-bounds panic there.
-        if values.len() != self.model.output_width() * rows {
-            return Err(Error::inference(
-                &self.at_answer,
-                format!(
-                    "the model returned {} values for {rows} rows of {} outputs",
-                    values.len(),
-                    self.model.output_width()
-                ),
-            ));
-        }
-        Ok(values)
+        run_shared(&self.runner, batch, split)
     }
 
     fn report(&self, batch: &RecordBatch, result: &Result<Prediction>, started: Instant) {

@@ -1,6 +1,7 @@
 //! Settings of a [`Predictor`](crate::Predictor).
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use mlops_core::{PredictionSink, TrustedKeys};
 
@@ -15,15 +16,23 @@ pub struct PredictorConfig {
     pub validation: ValidationConfig,
     /// Where the model runs. Default: the CPU.
     pub device: DeviceRequest,
-    /// Threads one large batch is spread over (the global rayon pool's
-    /// workers, each running the model single-threaded). Default: the
-    /// machine's available parallelism.
+    /// Threads one large batch is spread over: the caller and up to
+    /// `threads - 1` of the process's helper threads (one per core beyond the
+    /// first), each running the model single-threaded. A caller on a rayon
+    /// worker (batch and stream scoring) works alone: those spread batches,
+    /// not rows. Default: the machine's available parallelism.
     pub threads: usize,
     /// Fewest rows worth a thread of their own. Default 256.
     pub min_rows_per_thread: usize,
     /// Most rows in flight per thread: a larger batch is processed piece by
     /// piece (transforms, features, model), so memory stays bounded. Default 65,536.
     pub max_rows_per_piece: usize,
+    /// How long helper threads stay awake after a batch, so that the next
+    /// one finds them ready (waking a sleeping thread can take as long as a
+    /// piece takes to compute); also how long the caller spins before
+    /// sleeping while a helper finishes. Spinning uses the core; zero never
+    /// spins. Default 250 µs.
+    pub helper_spin: Duration,
     /// Largest accepted difference between the package's expected output and
     /// the model's answer to its input example. Default 1e-4.
     pub smoke_tolerance: f64,
@@ -46,6 +55,7 @@ impl Default for PredictorConfig {
             threads: std::thread::available_parallelism().map_or(1, usize::from),
             min_rows_per_thread: 256,
             max_rows_per_piece: 65_536,
+            helper_spin: Duration::from_micros(250),
             smoke_tolerance: 1e-4,
             require_example: false,
             trusted_keys: TrustedKeys::new(),
@@ -83,6 +93,12 @@ impl PredictorConfig {
     /// Sets the most rows in flight per thread.
     pub fn with_max_rows_per_piece(mut self, rows: usize) -> Self {
         self.max_rows_per_piece = rows;
+        self
+    }
+
+    /// Sets how long helper threads stay awake after a batch.
+    pub fn with_helper_spin(mut self, spin: Duration) -> Self {
+        self.helper_spin = spin;
         self
     }
 

@@ -5,6 +5,7 @@
 use mlops_core::{Error, Result};
 
 use super::gemm_call::{Layout, matmul};
+use super::row_kernel::{PackedWeights, dense_row};
 use super::{Activation, DenseStack, Model, OutputKind, Weights};
 
 /// Rows per tile: 256 rows × 256 hidden units × 4 bytes = 256 KiB per
@@ -24,17 +25,17 @@ fn add_bias_and_activate(row: &mut [f32], bias: &[f32], activation: Activation) 
     }
 }
 
-/// Below this many rows, rows are computed one by one against `W` as stored
-/// instead of a `gemm` call: gemm's single-row path reads `Wᵀ` down its
-/// columns (stride `out`), and cost more than the rest of a one-row request.
+/// Below this many rows, rows are computed one by one with the row kernel
+/// (`row_kernel.rs`) instead of a `gemm` call, whose one-row path cost more
+/// than the rest of a one-row request.
 const DOT_ROWS: usize = 4;
 
 #[derive(Clone, Debug)]
 struct CpuLayer {
     /// `Wᵀ`, `[in, out]` row-major: the right-hand side of `x · Wᵀ`, contiguous.
     weight_t: Vec<f32>,
-    /// `W`, `[out, in]` row-major, as stored: each output's weights contiguous.
-    weight: Vec<f32>,
+    /// `Wᵀ` again, packed for the one-row kernel.
+    packed: PackedWeights,
     bias: Vec<f32>,
     inputs: usize,
     outputs: usize,
@@ -74,8 +75,8 @@ impl CpuDense {
                     }
                 }
                 CpuLayer {
+                    packed: PackedWeights::new(&weight_t, l.inputs, l.outputs),
                     weight_t,
-                    weight: w,
                     bias: b,
                     inputs: l.inputs,
                     outputs: l.outputs,
@@ -106,42 +107,23 @@ impl CpuDense {
 }
 
 impl CpuDense {
-    /// A few rows, one at a time, through `gemm` with `W` as stored (`[out,
-    /// in]` read as the `[in, out]` right-hand side with unit row stride), so
-    /// each output's weights are read contiguously.
+    /// A few rows, one at a time, through the row kernel.
     fn forward_rows_one_by_one(&self, features: &[f32], rows: usize, out: &mut [f32]) -> Result<()> {
         let widest = self.layers.iter().map(|l| l.inputs.max(l.outputs)).max().unwrap_or(0);
         let (mut x, mut y) = (vec![0.0f32; widest], vec![0.0f32; widest]);
+        let (inputs, outputs) = (self.input_width(), self.output_width());
         for r in 0..rows {
-            let inputs = self.input_width();
-            x[..inputs]
-                .iter_mut()
-                .enumerate()
-                .for_each(|(j, v)| *v = features[j * rows + r]);
+            for (j, v) in x[..inputs].iter_mut().enumerate() {
+                *v = features[j * rows + r];
+            }
             for layer in &self.layers {
-                let rhs = Layout {
-                    rows: layer.inputs,
-                    cols: layer.outputs,
-                    row_stride: 1,
-                    col_stride: layer.inputs,
-                };
-                matmul(
-                    &mut y[..layer.outputs],
-                    Layout::row_major(1, layer.outputs),
-                    &x[..layer.inputs],
-                    Layout::row_major(1, layer.inputs),
-                    &layer.weight,
-                    rhs,
-                )?;
-                y[..layer.outputs]
-                    .iter_mut()
-                    .zip(&layer.bias)
-                    .for_each(|(v, &b)| *v += b);
-                layer.activation.apply_in_place(&mut y[..layer.outputs]);
+                let computed = &mut y[..layer.outputs];
+                dense_row(&x[..layer.inputs], &layer.packed, &layer.bias, computed);
+                layer.activation.apply_in_place(computed);
                 std::mem::swap(&mut x, &mut y);
             }
-            for k in 0..self.output_width() {
-                out[k * rows + r] = x[k];
+            for (k, &v) in x[..outputs].iter().enumerate() {
+                out[k * rows + r] = v;
             }
         }
         Ok(())

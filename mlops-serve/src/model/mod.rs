@@ -10,6 +10,7 @@ mod cpu_dense;
 mod dense;
 pub(crate) mod gemm_call;
 mod mlp;
+mod row_kernel;
 mod spec;
 mod weights;
 
