@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Float32Type, Float64Type};
-use arrow_array::{Array, ArrayRef, RecordBatch};
+use arrow_array::{Array, ArrayRef, BooleanArray, RecordBatch};
 use arrow_schema::{DataType, Schema, SchemaRef};
 use mlops_core::{Error, FieldSpec, Result, RowViolation, RuleKind, Signature, TypeFamily};
 
@@ -17,6 +17,7 @@ use crate::validate_config::{MissingValuePolicy, RulePolicy, ValidationConfig};
 /// declared types, with what the checks found.
 #[derive(Debug)]
 pub(crate) struct Admitted {
+    /// The rows not refused, in their order.
     pub(crate) batch: RecordBatch,
     /// Refused rows, ascending and distinct.
     pub(crate) rejected_rows: Vec<usize>,
@@ -194,15 +195,29 @@ pub(crate) fn admit(
         location: location.to_owned(),
         source: e,
     })?;
-    let rejected_rows = findings
+    let rejected_rows: Vec<usize> = findings
         .refuse
         .map(|mask| mask.iter().enumerate().filter_map(|(i, &r)| r.then_some(i)).collect())
         .unwrap_or_default();
+    let batch = without_rows(batch, &rejected_rows, location)?;
     Ok(Admitted {
         batch,
         rejected_rows,
         rejected: findings.rejected,
         flagged: findings.flagged,
+    })
+}
+
+/// `batch` without the rows listed (ascending), or `batch` itself when none are.
+fn without_rows(batch: RecordBatch, rejected_rows: &[usize], location: &str) -> Result<RecordBatch> {
+    if rejected_rows.is_empty() {
+        return Ok(batch);
+    }
+    let mut keep = vec![true; batch.num_rows()];
+    rejected_rows.iter().for_each(|&r| keep[r] = false);
+    arrow_select::filter::filter_record_batch(&batch, &BooleanArray::from(keep)).map_err(|e| Error::Arrow {
+        location: location.to_owned(),
+        source: e,
     })
 }
 

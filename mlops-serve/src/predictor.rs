@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
-use arrow_array::{ArrayRef, BooleanArray, RecordBatch, UInt32Array};
+use arrow_array::{ArrayRef, RecordBatch, UInt32Array};
 use arrow_schema::SchemaRef;
 use mlops_core::{
     EXPECTED_OUTPUT_FILE, Error, FieldSpec, INPUT_EXAMPLE_FILE, ModelPackage, PredictionEvent, Result, Signature,
@@ -218,45 +218,31 @@ impl Predictor {
 
     /// Validation at the door: the rows the model will see (refused rows
     /// removed), and what the door found.
-    fn admit_rows(&self, batch: &RecordBatch) -> Result<(RecordBatch, crate::door::Admitted)> {
-        let rows = batch.num_rows();
-        let admitted = admit(
+    fn admit(&self, batch: &RecordBatch) -> Result<crate::door::Admitted> {
+        admit(
             &self.input_signature,
             &self.admitted_schema,
             batch,
             &self.config.validation,
             &self.at_door,
-        )?;
-        let accepted = if admitted.rejected_rows.is_empty() {
-            admitted.batch.clone()
-        } else {
-            let mut keep = vec![true; rows];
-            admitted.rejected_rows.iter().for_each(|&r| keep[r] = false);
-            arrow_select::filter::filter_record_batch(&admitted.batch, &BooleanArray::from(keep)).map_err(|e| {
-                Error::Arrow {
-                    location: self.at_door.clone(),
-                    source: e,
-                }
-            })?
-        };
-        Ok((accepted, admitted))
+        )
     }
 
     /// The model's feature matrix (feature-major) for the rows of `batch` the
     /// door accepts, after the package's transforms: exactly what the model
     /// would be given. Also the indices of the refused rows, ascending.
     pub(crate) fn model_features(&self, batch: &RecordBatch) -> Result<(Vec<f32>, usize, Vec<usize>)> {
-        let (accepted, admitted) = self.admit_rows(batch)?;
-        let matrix = self.runner.transformed_features(&accepted)?;
-        Ok((matrix, accepted.num_rows(), admitted.rejected_rows))
+        let admitted = self.admit(batch)?;
+        let matrix = self.runner.transformed_features(&admitted.batch)?;
+        Ok((matrix, admitted.batch.num_rows(), admitted.rejected_rows))
     }
 
     fn answer(&self, batch: &RecordBatch) -> Result<Prediction> {
         let rows = batch.num_rows();
         let max_rows = self.config.validation.max_reported_rows;
-        let (accepted, admitted) = self.admit_rows(batch)?;
-        let values = self.run_pieces(&accepted)?;
-        let answered = accepted.num_rows();
+        let admitted = self.admit(batch)?;
+        let values = self.run_pieces(&admitted.batch)?;
+        let answered = admitted.batch.num_rows();
         self.head.check(
             &values,
             answered,
