@@ -56,6 +56,10 @@ struct Cli {
     /// Requests each caller makes in the batcher test.
     #[arg(long, default_value_t = 5_000)]
     requests_per_caller: usize,
+    /// Batcher callers are also run as async tasks on one tokio thread
+    /// (`predict_async`), as an async server's handlers would call it.
+    #[arg(long)]
+    async_callers: bool,
 }
 
 /// p50 and p99 of single-row requests through a batcher with `callers`
@@ -106,6 +110,63 @@ fn batcher_latency(
     let stats = batcher.stats();
     Ok(serde_json::json!({
         "peer": "mlops-serve-batcher", "version": env!("CARGO_PKG_VERSION"), "workers": workers, "callers": callers,
+        "requests": ns.len(), "requests_per_s": (ns.len() as f64 / elapsed).round(),
+        "p50_us": p50, "p99_us": p99,
+        "mean_batch_rows": (stats.mean_batch_rows() * 100.0).round() / 100.0, "spin_us": spin.as_micros(),
+    }))
+}
+
+/// As [`batcher_latency`], with the callers as tasks on one tokio thread
+/// calling `predict_async`: an async server's handlers, without one OS thread
+/// per caller to schedule.
+fn batcher_latency_async(
+    predictor: Arc<Predictor>,
+    one: &RecordBatch,
+    callers: usize,
+    requests: usize,
+    workers: usize,
+    spin: Duration,
+) -> Result<serde_json::Value, Box<dyn std::error::Error>> {
+    let config = BatcherConfig::default()
+        .with_workers(workers)
+        .with_queue_capacity(4096)
+        .with_spin(spin);
+    let batcher = Arc::new(Batcher::new(predictor, config)?);
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build()?;
+    let started = Instant::now();
+    let per_caller: Vec<Result<Vec<f64>, String>> = runtime.block_on(async {
+        for _ in 0..1000 {
+            batcher.predict_async(one.clone()).await.map_err(|e| e.to_string())?;
+        }
+        let mut tasks = tokio::task::JoinSet::new();
+        for _ in 0..callers {
+            let (batcher, one) = (batcher.clone(), one.clone());
+            tasks.spawn(async move {
+                let mut ns = Vec::with_capacity(requests);
+                for _ in 0..requests {
+                    let t = Instant::now();
+                    batcher.predict_async(one.clone()).await.map_err(|e| e.to_string())?;
+                    ns.push(t.elapsed().as_nanos() as f64);
+                }
+                Ok::<_, String>(ns)
+            });
+        }
+        let mut all = Vec::new();
+        while let Some(joined) = tasks.join_next().await {
+            all.push(joined.unwrap_or_else(|e| Err(format!("caller task failed: {e}"))));
+        }
+        Ok::<_, String>(all)
+    })?;
+    let elapsed = started.elapsed().as_secs_f64();
+    let mut ns = Vec::new();
+    for r in per_caller {
+        ns.extend(r?);
+    }
+    let (p50, p99) = p50_p99_us(&mut ns);
+    let stats = batcher.stats();
+    Ok(serde_json::json!({
+        "peer": "mlops-serve-batcher", "version": env!("CARGO_PKG_VERSION"), "workers": workers, "callers": callers,
+        "callers_are": "tokio tasks on one thread",
         "requests": ns.len(), "requests_per_s": (ns.len() as f64 / elapsed).round(),
         "p50_us": p50, "p99_us": p99,
         "mean_batch_rows": (stats.mean_batch_rows() * 100.0).round() / 100.0, "spin_us": spin.as_micros(),
@@ -284,6 +345,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 Duration::from_micros(cli.spin_us),
             )?;
             println!("{line}");
+            if cli.async_callers {
+                let line = batcher_latency_async(
+                    predictor.clone(),
+                    &one,
+                    callers,
+                    cli.requests_per_caller,
+                    cli.threads,
+                    Duration::from_micros(cli.spin_us),
+                )?;
+                println!("{line}");
+            }
         }
     }
     Ok(())

@@ -28,6 +28,9 @@
 #   THREADS="1 2"           thread counts (ORT intra-op threads, BLAS threads, torch threads)
 #   BENCH_SECONDS=2         timed batch calls per (peer, threads)
 #   LATENCY_ITERS=20000     batch-1 calls per (peer, threads)
+#   ROUNDS=1                times the whole set (ours, then each peer) runs, alternating,
+#                           so every ratio compares runs minutes apart at most; the
+#                           table gives each round's figures, and ratios per round
 #   TORCH=1                 0 = skip PyTorch (PyPI's Linux x86_64 wheel is the CUDA
 #                           build: about 4 GB of downloads, 5.4 GB installed)
 #   PYTHON=python3          interpreter used to create the venvs
@@ -45,6 +48,7 @@ SEED=${SEED:-0}
 PEERS=${PEERS-"onnxruntime sklearn torch"}
 THREADS=${THREADS:-"1 2"}
 BENCH_SECONDS=${BENCH_SECONDS:-2}
+ROUNDS=${ROUNDS:-1}
 LATENCY_ITERS=${LATENCY_ITERS:-20000}
 TORCH=${TORCH:-1}
 PYTHON=${PYTHON:-python3}
@@ -120,34 +124,41 @@ log "host: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- |
 # $DATA_DIR/outputs/ours_t<threads>.f32 for step (e). Build it first:
 # cargo build --release --example bench_inference (or set OURS_BIN).
 CALLERS=${CALLERS:-1,8,32}
+# Tags each JSON line with its round.
+tag_round() { sed "s/^{/{\"round\": $1, /"; }
 run_ours() {
+    local round=$1 t callers=()
     if [[ ! -x $OURS ]]; then
         log "ours: skipped ($OURS not found: the Rust inference benchmark is not built); running the peers only"
         return 0
     fi
-    local t
+    # The Batcher's latency is measured once, in the first round.
+    # Callers are OS threads, then tokio tasks on one thread (--async-callers).
+    if [[ $round == 1 && -n $CALLERS ]]; then callers=(--callers "$CALLERS" --async-callers); fi
     for t in $THREADS; do
-        log "running ours (threads=$t)"
+        log "round $round: running ours (threads=$t)"
         "$OURS" "$DATA_DIR" --threads "$t" --seconds "$BENCH_SECONDS" --latency-iters "$LATENCY_ITERS" \
-            --outputs "$DATA_DIR/outputs/ours_t$t.f32" --callers "$CALLERS" | tee -a "$RESULTS"
+            --outputs "$DATA_DIR/outputs/ours_t$t.f32" "${callers[@]}" | tag_round "$round" | tee -a "$RESULTS"
     done
 }
-run_ours
 
 # ---------------------------------------------------------------- (d) Python peers
 THREAD_LIST=$(echo "$THREADS" | tr ' ' ',')
 run_peer() {
-    local py=$1 peer=$2
-    log "running $peer (threads $THREAD_LIST, ${BENCH_SECONDS} s of batch calls and $LATENCY_ITERS batch-1 calls each)"
+    local round=$1 py=$2 peer=$3
+    log "round $round: running $peer (threads $THREAD_LIST, ${BENCH_SECONDS} s of batch calls and $LATENCY_ITERS batch-1 calls each)"
     "$py" "$SCRIPT_DIR/peer_inference.py" run "$DATA_DIR" --peers "$peer" --threads "$THREAD_LIST" \
-        --seconds "$BENCH_SECONDS" --latency-iters "$LATENCY_ITERS" | tee -a "$RESULTS"
+        --seconds "$BENCH_SECONDS" --latency-iters "$LATENCY_ITERS" | tag_round "$round" | tee -a "$RESULTS"
 }
-for peer in $PEERS; do
-    case $peer in
-        onnxruntime | sklearn) run_peer "$VENV/bin/python" "$peer" ;;
-        torch) if [[ $TORCH_PEER == 1 ]]; then run_peer "$TORCH_VENV/bin/python" torch; fi ;;
-        *) log "error: unknown peer '$peer'"; exit 1 ;;
-    esac
+for round in $(seq 1 "$ROUNDS"); do
+    run_ours "$round"
+    for peer in $PEERS; do
+        case $peer in
+            onnxruntime | sklearn) run_peer "$round" "$VENV/bin/python" "$peer" ;;
+            torch) if [[ $TORCH_PEER == 1 ]]; then run_peer "$round" "$TORCH_VENV/bin/python" torch; fi ;;
+            *) log "error: unknown peer '$peer'"; exit 1 ;;
+        esac
+    done
 done
 
 # ---------------------------------------------------------------- (e) cross-check + table
@@ -174,23 +185,46 @@ if worst >= 1e-4 or vs_ref >= 1e-4:
 lines = [json.loads(line) for line in open(results) if line.strip()]
 rows = [r for r in lines if "threads" in r]
 batcher = [r for r in lines if "callers" in r]
-hdr = f"{'peer':<14}{'version':<16}{'threads':>8}{'M rows/s':>10}{'p50 us':>10}{'p99 us':>10}"
-print(hdr)
-print("-" * len(hdr))
+rounds = sorted({r.get("round", 1) for r in rows})
+keys = []
 for r in rows:
-    print(f"{r['peer']:<14}{r.get('version', ''):<16}{r['threads']:>8}{r['rows_per_s'] / 1e6:>10.3f}"
-          f"{r['p50_us']:>10.1f}{r['p99_us']:>10.1f}")
-print(f"(batch {rows[0]['batch']} for M rows/s; batch 1 for the latencies; results in {results})")
-ours = {r["threads"]: r for r in rows if r["peer"] == "mlops-serve"}
-for t, r in sorted(ours.items()):
-    print(f"mlops-serve, {t} thread(s): Predictor {r['rows_per_s'] / r['bare_forward_rows_per_s_1_thread']:.3f}x "
-          f"the bare one-thread forward pass"
-          + "".join(f"; {p['rows_per_s'] and r['rows_per_s'] / p['rows_per_s']:.2f}x {p['peer']}"
-                    for p in rows if p["peer"] != "mlops-serve" and p["threads"] == t))
+    if (r["peer"], r["threads"]) not in keys:
+        keys.append((r["peer"], r["threads"]))
+def cell(peer, threads, rnd):
+    return next((r for r in rows if (r["peer"], r["threads"], r.get("round", 1)) == (peer, threads, rnd)), None)
+width = 26
+print(f"M rows/s at batch {rows[0]['batch']}, and single-row p50 / p99 us, per round (results in {results})")
+print(f"{'peer':<14}{'version':<16}{'threads':>8}" + "".join(f"{'round ' + str(n):>{width}}" for n in rounds))
+for peer, threads in keys:
+    version = next(r.get("version", "") for r in rows if r["peer"] == peer)
+    cells = []
+    for n in rounds:
+        r = cell(peer, threads, n)
+        cells.append(f"{r['rows_per_s'] / 1e6:.3f}  {r['p50_us']:.1f} / {r['p99_us']:.1f}" if r else "-")
+    print(f"{peer:<14}{version:<16}{threads:>8}" + "".join(f"{c:>{width}}" for c in cells))
+print("\nratios within each round, ours / peer (throughput: higher is better; single-row p50: peer's / ours, higher is better)")
+for peer, threads in keys:
+    if peer == "mlops-serve":
+        continue
+    tput, lat = [], []
+    for n in rounds:
+        ours, theirs = cell("mlops-serve", threads, n), cell(peer, threads, n)
+        if ours and theirs and theirs["rows_per_s"] and ours["p50_us"]:
+            tput.append(ours["rows_per_s"] / theirs["rows_per_s"])
+            lat.append(theirs["p50_us"] / ours["p50_us"])
+    if tput:
+        print(f"  vs {peer} ({threads} thread(s)): throughput " + ", ".join(f"{x:.2f}x" for x in tput)
+              + "; single-row p50 " + ", ".join(f"{x:.2f}x" for x in lat))
+for n in rounds:
+    for threads in sorted({t for p, t in keys if p == "mlops-serve"}):
+        r = cell("mlops-serve", threads, n)
+        if r:
+            print(f"round {n}, mlops-serve {threads} thread(s): Predictor "
+                  f"{r['rows_per_s'] / r['bare_forward_rows_per_s_1_thread']:.3f}x the bare one-thread forward pass")
 if batcher:
     print("\nsingle-row requests through the Batcher (closed loop: each caller waits for its answer)")
-    print(f"{'workers':>8}{'callers':>8}{'p50 us':>10}{'p99 us':>10}{'req/s':>10}{'mean batch':>12}")
+    print(f"{'workers':>8}{'callers':>8}{'callers are':>28}{'p50 us':>10}{'p99 us':>10}{'req/s':>10}{'mean batch':>12}")
     for r in batcher:
-        print(f"{r['workers']:>8}{r['callers']:>8}{r['p50_us']:>10.1f}{r['p99_us']:>10.1f}"
-              f"{r['requests_per_s']:>10.0f}{r['mean_batch_rows']:>12.2f}")
+        print(f"{r['workers']:>8}{r['callers']:>8}{r.get('callers_are', 'OS threads'):>28}{r['p50_us']:>10.1f}"
+              f"{r['p99_us']:>10.1f}{r['requests_per_s']:>10.0f}{r['mean_batch_rows']:>12.2f}")
 PY

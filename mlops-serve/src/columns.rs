@@ -50,21 +50,49 @@ impl<'a> ColumnFinder<'a> {
     }
 }
 
-/// Copies `features` (by name) of `batch` into a feature-major `f32` buffer.
-///
-/// A feature column that is absent after the transforms is
-/// [`Error::SchemaMismatch`] naming it and the columns present; a null in a
-/// feature column (one no transform imputed) is [`Error::Rejected`] naming
-/// the column and its first rows; a column that is not numeric or boolean is
-/// [`Error::TypeMismatch`].
+/// Copies `features` (by name) of `batch` into a new feature-major buffer
+/// (as [`fill_feature_matrix`]; the predictor fills a reused one).
+#[cfg(test)]
 pub(crate) fn feature_matrix(
     batch: &RecordBatch,
     features: &[String],
     location: &str,
     max_rows: usize,
 ) -> Result<Vec<f32>> {
+    let mut out = vec![0.0f32; batch.num_rows() * features.len()];
+    fill_feature_matrix(batch, features, location, max_rows, &mut out)?;
+    Ok(out)
+}
+
+/// Copies `features` (by name) of `batch` into `out`, feature-major: `out`
+/// must hold `features.len() × rows` values (else [`Error::InvalidInput`]),
+/// and every value is written on success.
+///
+/// A feature column that is absent after the transforms is
+/// [`Error::SchemaMismatch`] naming it and the columns present; a null in a
+/// feature column (one no transform imputed) is [`Error::Rejected`] naming
+/// the column and its first rows; a column that is not numeric or boolean is
+/// [`Error::TypeMismatch`].
+pub(crate) fn fill_feature_matrix(
+    batch: &RecordBatch,
+    features: &[String],
+    location: &str,
+    max_rows: usize,
+    out: &mut [f32],
+) -> Result<()> {
     let rows = batch.num_rows();
-    let mut out = vec![0.0f32; rows * features.len()];
+    if Some(out.len()) != rows.checked_mul(features.len()) {
+        return Err(Error::invalid_input(
+            "feature matrix",
+            location,
+            format!(
+                "a buffer of {} values for {rows} rows of {} features",
+                out.len(),
+                features.len()
+            ),
+            "features × rows values",
+        ));
+    }
     let finder = ColumnFinder::new(batch.schema_ref());
     for (j, name) in features.iter().enumerate() {
         let Some(column) = finder.find(name, j).map(|i| batch.column(i)) else {
@@ -92,7 +120,7 @@ pub(crate) fn feature_matrix(
         }
         copy_as_f32(column, &mut out[j * rows..(j + 1) * rows], name)?;
     }
-    Ok(out)
+    Ok(())
 }
 
 fn copy_as_f32(column: &ArrayRef, dst: &mut [f32], name: &str) -> Result<()> {

@@ -100,6 +100,7 @@ mod pieces;
 mod predict;
 mod predictor;
 mod predictor_config;
+mod scratch;
 mod stream_score;
 pub mod train;
 mod validate_config;

@@ -19,10 +19,12 @@ use std::time::{Duration, Instant};
 use arrow_array::RecordBatch;
 use mlops_core::{Error, Result};
 use mlops_data::FittedPipeline;
+use rayon::prelude::*;
 
-use crate::columns::feature_matrix;
+use crate::columns::fill_feature_matrix;
 use crate::helper_pool::{HelperPool, Job};
 use crate::model::Model;
+use crate::scratch;
 
 /// What computing one piece needs; shared with helper threads.
 #[derive(Debug)]
@@ -38,6 +40,13 @@ pub(crate) struct PieceRunner {
 impl PieceRunner {
     /// The package's transforms, then the model's features (feature-major).
     pub(crate) fn transformed_features(&self, batch: &RecordBatch) -> Result<Vec<f32>> {
+        let mut out = vec![0.0f32; batch.num_rows() * self.features.len()];
+        self.fill_features(batch, &mut out)?;
+        Ok(out)
+    }
+
+    /// [`transformed_features`](Self::transformed_features) into `out`.
+    fn fill_features(&self, batch: &RecordBatch, out: &mut [f32]) -> Result<()> {
         let transformed;
         let features_from = match &self.transforms {
             Some(pipeline) => {
@@ -46,14 +55,23 @@ impl PieceRunner {
             }
             None => batch,
         };
-        feature_matrix(features_from, &self.features, &self.at_door, self.max_reported_rows)
+        fill_feature_matrix(
+            features_from,
+            &self.features,
+            &self.at_door,
+            self.max_reported_rows,
+            out,
+        )
     }
 
     /// Output-major values for every row of `batch`, on the calling thread.
     pub(crate) fn run(&self, batch: &RecordBatch) -> Result<Vec<f32>> {
-        let matrix = self.transformed_features(batch)?;
         let rows = batch.num_rows();
-        let values = self.model.forward_columns(&matrix, rows)?;
+        // The matrix lives in this thread's scratch (see `scratch.rs`).
+        let values = scratch::with_buffer(rows * self.features.len(), |matrix| {
+            self.fill_features(batch, matrix)?;
+            self.model.forward_columns(matrix, rows)
+        })?;
         // The answer is sliced by output later: a kernel that broke its
         // contract must be an error here, not an out-of-bounds panic there.
         if values.len() != self.model.output_width() * rows {
@@ -104,9 +122,9 @@ impl Split {
 /// Output-major values for every row of `batch`, computed piece by piece by
 /// the caller and up to `split.threads - 1` helpers.
 ///
-/// A caller on a rayon worker gets no helpers: it is part of work that is
-/// parallel already (batch or stream scoring), and helpers would only
-/// oversubscribe the cores.
+/// A caller on a rayon worker (batch or stream scoring: one batch per
+/// worker) spreads the pieces over rayon's pool instead: its workers are
+/// awake already, and helper threads on top would oversubscribe the cores.
 pub(crate) fn run_shared(runner: &Arc<PieceRunner>, batch: &RecordBatch, split: Split) -> Result<Vec<f32>> {
     let rows = batch.num_rows();
     let piece_rows = split.piece_rows(rows);
@@ -114,7 +132,15 @@ pub(crate) fn run_shared(runner: &Arc<PieceRunner>, batch: &RecordBatch, split: 
         return runner.run(batch);
     }
     let pieces = rows.div_ceil(piece_rows);
-    let pool = HelperPool::global().filter(|_| split.threads > 1 && rayon::current_thread_index().is_none());
+    let outputs = runner.model.output_width();
+    if split.threads > 1 && rayon::current_thread_index().is_some() {
+        let results = (0..pieces)
+            .into_par_iter()
+            .map(|index| Some(run_piece(runner, batch, index, piece_rows)))
+            .collect();
+        return assemble(results, rows, piece_rows, outputs, &runner.at_answer);
+    }
+    let pool = HelperPool::global().filter(|_| split.threads > 1);
     let max_helpers = pool.map_or(0, |p| p.helpers().min(split.threads - 1).min(pieces - 1));
     let shared = Arc::new(SharedBatch {
         runner: Arc::clone(runner),
@@ -144,13 +170,22 @@ pub(crate) fn run_shared(runner: &Arc<PieceRunner>, batch: &RecordBatch, split: 
         pool.withdraw(&job);
     }
     let results = shared.wait_idle();
-    assemble(
-        results,
-        rows,
-        piece_rows,
-        runner.model.output_width(),
-        &runner.at_answer,
-    )
+    assemble(results, rows, piece_rows, outputs, &runner.at_answer)
+}
+
+/// Piece `index` of `batch`, a panic in the model turned into an error naming
+/// the rows (in a helper thread it would end the thread; in the caller it
+/// would skip the bookkeeping others wait on).
+fn run_piece(runner: &PieceRunner, batch: &RecordBatch, index: usize, piece_rows: usize) -> Result<Vec<f32>> {
+    let start = index * piece_rows;
+    let len = piece_rows.min(batch.num_rows().saturating_sub(start));
+    let piece = batch.slice(start, len);
+    std::panic::catch_unwind(AssertUnwindSafe(|| runner.run(&piece))).unwrap_or_else(|_| {
+        Err(Error::inference(
+            &runner.at_answer,
+            format!("the model panicked on rows {start}..{}", start + len),
+        ))
+    })
 }
 
 /// A batch being answered, shared by the caller and its helpers.
@@ -203,17 +238,7 @@ impl SharedBatch {
     /// Claims and computes pieces until none is left.
     fn work(&self) {
         while let Some(index) = self.claim() {
-            let start = index * self.piece_rows;
-            let len = self.piece_rows.min(self.batch.num_rows() - start);
-            let piece = self.batch.slice(start, len);
-            // A panic in a helper would end its thread; in the caller it
-            // would skip the bookkeeping others wait on.
-            let result = std::panic::catch_unwind(AssertUnwindSafe(|| self.runner.run(&piece))).unwrap_or_else(|_| {
-                Err(Error::inference(
-                    &self.runner.at_answer,
-                    format!("the model panicked on rows {start}..{}", start + len),
-                ))
-            });
+            let result = run_piece(&self.runner, &self.batch, index, self.piece_rows);
             let mut progress = self.lock();
             progress.stopped |= result.is_err();
             progress.results[index] = Some(result);
@@ -389,12 +414,16 @@ mod tests {
     }
 
     #[test]
-    fn a_caller_on_a_rayon_worker_works_alone_and_answers_the_same() {
+    fn a_caller_on_a_rayon_worker_spreads_pieces_there_with_the_same_answer_and_errors() {
         let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
         let values = pool
             .install(|| run_shared(&runner(None, None), &batch(3000), split(2)))
             .unwrap();
         assert_eq!(values, (0..3000).map(|i| i as f32 * 2.0).collect::<Vec<_>>());
+        let e = pool
+            .install(|| run_shared(&runner(Some(700.0), None), &batch(1024), split(2)))
+            .unwrap_err();
+        assert!(e.to_string().contains("panicked on rows 640..768"), "{e}");
     }
 
     #[test]

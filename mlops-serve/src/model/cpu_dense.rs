@@ -7,6 +7,7 @@ use mlops_core::{Error, Result};
 use super::gemm_call::{Layout, matmul};
 use super::row_kernel::{PackedWeights, dense_row};
 use super::{Activation, DenseStack, Model, OutputKind, Weights};
+use crate::scratch;
 
 /// Rows per tile: 256 rows × 256 hidden units × 4 bytes = 256 KiB per
 /// activation buffer, which stays in a core's L2 cache.
@@ -130,27 +131,18 @@ impl CpuDense {
     }
 }
 
-impl Model for CpuDense {
-    fn input_width(&self) -> usize {
-        self.layers.first().map_or(0, |l| l.inputs)
-    }
-
-    fn output_width(&self) -> usize {
-        self.layers.last().map_or(0, |l| l.outputs)
-    }
-
-    fn forward_columns(&self, features: &[f32], rows: usize) -> Result<Vec<f32>> {
-        let (inputs, outputs) = (self.input_width(), self.output_width());
-        super::check_feature_matrix(features, inputs, rows)?;
-        let mut out = vec![0.0f32; outputs * rows];
-        if rows < DOT_ROWS {
-            self.forward_rows_one_by_one(features, rows, &mut out)?;
-            self.head.apply_columns(&mut out, rows);
-            return Ok(out);
-        }
-        let widest = self.widest_hidden();
-        let mut a = vec![0.0f32; widest * self.tile_rows.min(rows)];
-        let mut b = a.clone();
+impl CpuDense {
+    /// Rows `0..rows` of `features` through every layer, tile by tile, into
+    /// `out` (head not applied); `a` and `b` hold a tile of the widest hidden
+    /// layer each, and their contents on entry do not matter.
+    fn forward_tiles<'t>(
+        &self,
+        features: &[f32],
+        rows: usize,
+        out: &mut [f32],
+        mut a: &'t mut [f32],
+        mut b: &'t mut [f32],
+    ) -> Result<()> {
         let last = self.layers.len() - 1;
         let mut start = 0;
         while start < rows {
@@ -198,6 +190,34 @@ impl Model for CpuDense {
             }
             start += tile;
         }
+        Ok(())
+    }
+}
+
+impl Model for CpuDense {
+    fn input_width(&self) -> usize {
+        self.layers.first().map_or(0, |l| l.inputs)
+    }
+
+    fn output_width(&self) -> usize {
+        self.layers.last().map_or(0, |l| l.outputs)
+    }
+
+    fn forward_columns(&self, features: &[f32], rows: usize) -> Result<Vec<f32>> {
+        let (inputs, outputs) = (self.input_width(), self.output_width());
+        super::check_feature_matrix(features, inputs, rows)?;
+        let mut out = vec![0.0f32; outputs * rows];
+        if rows < DOT_ROWS {
+            self.forward_rows_one_by_one(features, rows, &mut out)?;
+            self.head.apply_columns(&mut out, rows);
+            return Ok(out);
+        }
+        // The two tiles come from this thread's scratch: allocated per call
+        // they were page-faulted in again on every batch (see `scratch.rs`).
+        let tile_len = self.widest_hidden() * self.tile_rows.min(rows);
+        scratch::with_buffer(tile_len, |a| {
+            scratch::with_buffer(tile_len, |b| self.forward_tiles(features, rows, &mut out, a, b))
+        })?;
         self.head.apply_columns(&mut out, rows);
         Ok(out)
     }
