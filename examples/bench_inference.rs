@@ -62,8 +62,22 @@ struct Cli {
     async_callers: bool,
 }
 
+/// How the batcher test's callers run.
+#[derive(Clone, Copy, Debug)]
+enum Callers {
+    /// One OS thread per caller, calling `predict`.
+    Threads,
+    /// Tasks on one tokio thread calling `predict_async`: an async server's
+    /// handlers, without one OS thread per caller to schedule.
+    Tasks,
+}
+
+/// Per-caller latencies in ns.
+type Latencies = Vec<Result<Vec<f64>, String>>;
+
 /// p50 and p99 of single-row requests through a batcher with `callers`
-/// threads calling at once; also requests per second and mean batch rows.
+/// callers at once, each waiting for its answer before it sends the next;
+/// also requests per second and mean batch rows.
 fn batcher_latency(
     predictor: Arc<Predictor>,
     one: &RecordBatch,
@@ -71,6 +85,7 @@ fn batcher_latency(
     requests: usize,
     workers: usize,
     spin: Duration,
+    kind: Callers,
 ) -> Result<serde_json::Value, Box<dyn std::error::Error>> {
     let config = BatcherConfig::default()
         .with_workers(workers)
@@ -81,7 +96,32 @@ fn batcher_latency(
         batcher.predict(one.clone())?;
     }
     let started = Instant::now();
-    let per_caller: Vec<Result<Vec<f64>, String>> = std::thread::scope(|s| {
+    let per_caller = match kind {
+        Callers::Threads => closed_loop_threads(&batcher, one, callers, requests),
+        Callers::Tasks => closed_loop_tasks(&batcher, one, callers, requests)?,
+    };
+    let elapsed = started.elapsed().as_secs_f64();
+    let mut ns = Vec::new();
+    for r in per_caller {
+        ns.extend(r?);
+    }
+    let (p50, p99) = p50_p99_us(&mut ns);
+    let stats = batcher.stats();
+    let callers_are = match kind {
+        Callers::Threads => "OS threads",
+        Callers::Tasks => "tokio tasks on one thread",
+    };
+    Ok(serde_json::json!({
+        "peer": "mlops-serve-batcher", "version": env!("CARGO_PKG_VERSION"), "workers": workers, "callers": callers,
+        "callers_are": callers_are,
+        "requests": ns.len(), "requests_per_s": (ns.len() as f64 / elapsed).round(),
+        "p50_us": p50, "p99_us": p99,
+        "mean_batch_rows": (stats.mean_batch_rows() * 100.0).round() / 100.0, "spin_us": spin.as_micros(),
+    }))
+}
+
+fn closed_loop_threads(batcher: &Arc<Batcher>, one: &RecordBatch, callers: usize, requests: usize) -> Latencies {
+    std::thread::scope(|s| {
         let handles: Vec<_> = (0..callers)
             .map(|_| {
                 let (batcher, one) = (batcher.clone(), one.clone());
@@ -100,44 +140,17 @@ fn batcher_latency(
             .into_iter()
             .map(|h| h.join().unwrap_or_else(|_| Err("caller panicked".into())))
             .collect()
-    });
-    let elapsed = started.elapsed().as_secs_f64();
-    let mut ns = Vec::new();
-    for r in per_caller {
-        ns.extend(r?);
-    }
-    let (p50, p99) = p50_p99_us(&mut ns);
-    let stats = batcher.stats();
-    Ok(serde_json::json!({
-        "peer": "mlops-serve-batcher", "version": env!("CARGO_PKG_VERSION"), "workers": workers, "callers": callers,
-        "requests": ns.len(), "requests_per_s": (ns.len() as f64 / elapsed).round(),
-        "p50_us": p50, "p99_us": p99,
-        "mean_batch_rows": (stats.mean_batch_rows() * 100.0).round() / 100.0, "spin_us": spin.as_micros(),
-    }))
+    })
 }
 
-/// As [`batcher_latency`], with the callers as tasks on one tokio thread
-/// calling `predict_async`: an async server's handlers, without one OS thread
-/// per caller to schedule.
-fn batcher_latency_async(
-    predictor: Arc<Predictor>,
+fn closed_loop_tasks(
+    batcher: &Arc<Batcher>,
     one: &RecordBatch,
     callers: usize,
     requests: usize,
-    workers: usize,
-    spin: Duration,
-) -> Result<serde_json::Value, Box<dyn std::error::Error>> {
-    let config = BatcherConfig::default()
-        .with_workers(workers)
-        .with_queue_capacity(4096)
-        .with_spin(spin);
-    let batcher = Arc::new(Batcher::new(predictor, config)?);
+) -> Result<Latencies, Box<dyn std::error::Error>> {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build()?;
-    let started = Instant::now();
-    let per_caller: Vec<Result<Vec<f64>, String>> = runtime.block_on(async {
-        for _ in 0..1000 {
-            batcher.predict_async(one.clone()).await.map_err(|e| e.to_string())?;
-        }
+    Ok(runtime.block_on(async {
         let mut tasks = tokio::task::JoinSet::new();
         for _ in 0..callers {
             let (batcher, one) = (batcher.clone(), one.clone());
@@ -155,21 +168,7 @@ fn batcher_latency_async(
         while let Some(joined) = tasks.join_next().await {
             all.push(joined.unwrap_or_else(|e| Err(format!("caller task failed: {e}"))));
         }
-        Ok::<_, String>(all)
-    })?;
-    let elapsed = started.elapsed().as_secs_f64();
-    let mut ns = Vec::new();
-    for r in per_caller {
-        ns.extend(r?);
-    }
-    let (p50, p99) = p50_p99_us(&mut ns);
-    let stats = batcher.stats();
-    Ok(serde_json::json!({
-        "peer": "mlops-serve-batcher", "version": env!("CARGO_PKG_VERSION"), "workers": workers, "callers": callers,
-        "callers_are": "tokio tasks on one thread",
-        "requests": ns.len(), "requests_per_s": (ns.len() as f64 / elapsed).round(),
-        "p50_us": p50, "p99_us": p99,
-        "mean_batch_rows": (stats.mean_batch_rows() * 100.0).round() / 100.0, "spin_us": spin.as_micros(),
+        all
     }))
 }
 
@@ -336,23 +335,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             println!("{}", large_batch(&predictor, &batch, rows)?);
         }
         for &callers in &cli.callers {
-            let line = batcher_latency(
-                predictor.clone(),
-                &one,
-                callers,
-                cli.requests_per_caller,
-                cli.threads,
-                Duration::from_micros(cli.spin_us),
-            )?;
-            println!("{line}");
-            if cli.async_callers {
-                let line = batcher_latency_async(
+            let kinds: &[Callers] = if cli.async_callers {
+                &[Callers::Threads, Callers::Tasks]
+            } else {
+                &[Callers::Threads]
+            };
+            for &kind in kinds {
+                let line = batcher_latency(
                     predictor.clone(),
                     &one,
                     callers,
                     cli.requests_per_caller,
                     cli.threads,
                     Duration::from_micros(cli.spin_us),
+                    kind,
                 )?;
                 println!("{line}");
             }
