@@ -97,6 +97,10 @@ fn first_too_large(array: &dyn Array, bits: u32) -> Option<(usize, String)> {
 /// The column as its declared type, or the violation saying why it cannot be.
 pub(crate) fn conform(field: &FieldSpec, array: &ArrayRef, max_rows: usize) -> Result<ArrayRef, RowViolation> {
     let to = &field.data_type;
+    // Most columns arrive at their declared type: nothing to decide.
+    if array.data_type() == to {
+        return Ok(array.clone());
+    }
     let refuse = |found: &DataType| {
         let mut v = RowViolation::new(
             &field.name,

@@ -80,6 +80,39 @@ pub(crate) fn fill_feature_matrix(
     max_rows: usize,
     out: &mut [f32],
 ) -> Result<()> {
+    let finder = ColumnFinder::new(batch.schema_ref());
+    fill_columns(batch, features, |j, name| finder.find(name, j), location, max_rows, out)
+}
+
+/// As [`fill_feature_matrix`], with feature `j` at column `positions[j]` of
+/// `batch` (positions found once for a schema the batch is known to have).
+pub(crate) fn fill_by_position(
+    batch: &RecordBatch,
+    features: &[String],
+    positions: &[usize],
+    location: &str,
+    max_rows: usize,
+    out: &mut [f32],
+) -> Result<()> {
+    let columns = batch.num_columns();
+    fill_columns(
+        batch,
+        features,
+        |j, _| positions.get(j).copied().filter(|&p| p < columns),
+        location,
+        max_rows,
+        out,
+    )
+}
+
+fn fill_columns(
+    batch: &RecordBatch,
+    features: &[String],
+    locate: impl Fn(usize, &str) -> Option<usize>,
+    location: &str,
+    max_rows: usize,
+    out: &mut [f32],
+) -> Result<()> {
     let rows = batch.num_rows();
     if Some(out.len()) != rows.checked_mul(features.len()) {
         return Err(Error::invalid_input(
@@ -93,9 +126,8 @@ pub(crate) fn fill_feature_matrix(
             "features × rows values",
         ));
     }
-    let finder = ColumnFinder::new(batch.schema_ref());
     for (j, name) in features.iter().enumerate() {
-        let Some(column) = finder.find(name, j).map(|i| batch.column(i)) else {
+        let Some(column) = locate(j, name).map(|i| batch.column(i)) else {
             let present: Vec<&str> = batch.schema_ref().fields().iter().map(|f| f.name().as_str()).collect();
             return Err(Error::SchemaMismatch {
                 location: location.to_owned(),
@@ -175,6 +207,28 @@ mod tests {
     use arrow_array::{BooleanArray, Float64Array, Int64Array, StringArray};
 
     use super::*;
+
+    #[test]
+    fn known_positions_copy_the_same_values_and_a_bad_one_is_an_error() {
+        let batch = RecordBatch::try_from_iter([
+            ("b", Arc::new(Int64Array::from(vec![3, 4])) as ArrayRef),
+            ("a", Arc::new(Float64Array::from(vec![0.5, 1.5])) as ArrayRef),
+        ])
+        .unwrap();
+        let names: Vec<String> = vec!["a".into(), "b".into()];
+        let mut by_position = vec![0.0f32; 4];
+        fill_by_position(&batch, &names, &[1, 0], "t", 5, &mut by_position).unwrap();
+        assert_eq!(by_position, feature_matrix(&batch, &names, "t", 5).unwrap());
+        let mut out = vec![0.0f32; 4];
+        assert!(matches!(
+            fill_by_position(&batch, &names, &[1, 7], "t", 5, &mut out),
+            Err(Error::SchemaMismatch { .. })
+        ));
+        assert!(matches!(
+            fill_by_position(&batch, &names, &[1, 0], "t", 5, &mut [0.0; 3]),
+            Err(Error::InvalidInput { .. })
+        ));
+    }
 
     #[test]
     fn features_are_copied_column_by_column_in_model_order() {

@@ -17,11 +17,12 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use arrow_array::RecordBatch;
+use arrow_schema::SchemaRef;
 use mlops_core::{Error, Result};
 use mlops_data::FittedPipeline;
 use rayon::prelude::*;
 
-use crate::columns::fill_feature_matrix;
+use crate::columns::{fill_by_position, fill_feature_matrix};
 use crate::helper_pool::{HelperPool, Job};
 use crate::model::Model;
 use crate::scratch;
@@ -35,6 +36,10 @@ pub(crate) struct PieceRunner {
     pub(crate) at_door: String,
     pub(crate) at_answer: String,
     pub(crate) max_reported_rows: usize,
+    /// The schema the door admits batches as, and where each feature sits
+    /// in it, when the model reads the admitted columns directly (no
+    /// transforms): a batch with that very schema needs no lookup by name.
+    pub(crate) admitted: Option<(SchemaRef, Vec<usize>)>,
 }
 
 impl PieceRunner {
@@ -47,6 +52,18 @@ impl PieceRunner {
 
     /// [`transformed_features`](Self::transformed_features) into `out`.
     fn fill_features(&self, batch: &RecordBatch, out: &mut [f32]) -> Result<()> {
+        if let Some((schema, positions)) = &self.admitted
+            && Arc::ptr_eq(batch.schema_ref(), schema)
+        {
+            return fill_by_position(
+                batch,
+                &self.features,
+                positions,
+                &self.at_door,
+                self.max_reported_rows,
+                out,
+            );
+        }
         let transformed;
         let features_from = match &self.transforms {
             Some(pipeline) => {
@@ -360,6 +377,7 @@ mod tests {
             at_door: "door".to_owned(),
             at_answer: "answer".to_owned(),
             max_reported_rows: 5,
+            admitted: None,
         })
     }
 

@@ -134,10 +134,22 @@ impl Predictor {
         let device = ServeDevice::select(config.device);
         let model = spec.architecture.architecture().build(weights, spec.output, &device)?;
         let head = Head::new(&spec, model.output_width());
+        let admitted_schema = crate::door::admitted_schema(&input_signature);
+        // Without transforms the model reads the admitted columns: where each
+        // feature sits there is known now, not looked up per request.
+        let admitted_positions = if transforms.is_none() {
+            spec.features
+                .iter()
+                .map(|f| admitted_schema.index_of(f).ok())
+                .collect::<Option<Vec<usize>>>()
+                .map(|positions| (admitted_schema.clone(), positions))
+        } else {
+            None
+        };
         Ok(Predictor {
             name: name.to_owned(),
             input_schema: Arc::new(input_signature.to_arrow_schema()),
-            admitted_schema: crate::door::admitted_schema(&input_signature),
+            admitted_schema,
             at_door: format!("model `{name}` input"),
             at_answer: format!("model `{name}` output"),
             runner: Arc::new(PieceRunner {
@@ -147,6 +159,7 @@ impl Predictor {
                 at_door: format!("model `{name}` input"),
                 at_answer: format!("model `{name}` output"),
                 max_reported_rows: config.validation.max_reported_rows,
+                admitted: admitted_positions,
             }),
             spec,
             input_signature,
