@@ -31,43 +31,11 @@ fn data(name: &str) -> String {
     format!("{}/data/{name}", env!("CARGO_MANIFEST_DIR"))
 }
 
-/// The loopback server's variables: from the environment when CI exported
-/// them, else from starting the server. `None` only with `MLOPS_SKIP_S3=1`.
+/// The loopback server's variables (`mlops_testkit::s3_settings`), found or
+/// started once. `None` only with `MLOPS_SKIP_S3=1`.
 fn s3_config() -> Option<&'static HashMap<String, String>> {
     static CONFIG: OnceLock<Option<HashMap<String, String>>> = OnceLock::new();
-    CONFIG
-        .get_or_init(|| {
-            if std::env::var("MLOPS_SKIP_S3").is_ok_and(|v| v == "1") {
-                return None;
-            }
-            let from_env: HashMap<String, String> = std::env::vars()
-                .filter(|(k, _)| k.starts_with("AWS_") || k.starts_with("MLOPS_TEST_S3"))
-                .collect();
-            if from_env.contains_key("MLOPS_TEST_S3_BUCKET") && from_env.contains_key("AWS_ENDPOINT") {
-                return Some(from_env);
-            }
-            let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../.ci/s3-server.sh");
-            // The server watches this process and exits when the test run ends.
-            let start = Command::new("bash")
-                .arg(&script)
-                .arg("start")
-                .env("S3_SERVER_WATCH_PID", std::process::id().to_string())
-                .output()
-                .expect("run .ci/s3-server.sh");
-            assert!(
-                start.status.success(),
-                "could not start the S3 test server: {}",
-                String::from_utf8_lossy(&start.stderr)
-            );
-            Some(
-                String::from_utf8_lossy(&start.stdout)
-                    .lines()
-                    .filter_map(|l| l.trim().trim_start_matches("export ").split_once('='))
-                    .map(|(k, v)| (k.to_owned(), v.trim_matches('"').trim_matches('\'').to_owned()))
-                    .collect(),
-            )
-        })
-        .as_ref()
+    CONFIG.get_or_init(mlops_testkit::s3_settings).as_ref()
 }
 
 fn config(test: &str) -> Option<&'static HashMap<String, String>> {

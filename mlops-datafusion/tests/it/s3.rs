@@ -21,36 +21,11 @@ use crate::support;
 
 /// The loopback server's variables, or `None` with `MLOPS_SKIP_S3=1`.
 fn s3_config() -> Option<HashMap<String, String>> {
-    if std::env::var("MLOPS_SKIP_S3").is_ok_and(|v| v == "1") {
+    let settings = mlops_testkit::s3_settings();
+    if settings.is_none() {
         eprintln!("MLOPS_SKIP_S3=1: skipping the DataFusion S3 test");
-        return None;
     }
-    let from_env: HashMap<String, String> = std::env::vars()
-        .filter(|(k, _)| k.starts_with("AWS_") || k.starts_with("MLOPS_TEST_S3"))
-        .collect();
-    if from_env.contains_key("MLOPS_TEST_S3_BUCKET") && from_env.contains_key("AWS_ENDPOINT") {
-        return Some(from_env);
-    }
-    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../.ci/s3-server.sh");
-    // The server watches this process and exits when the test run ends.
-    let start = Command::new("bash")
-        .arg(&script)
-        .arg("start")
-        .env("S3_SERVER_WATCH_PID", std::process::id().to_string())
-        .output()
-        .expect("run .ci/s3-server.sh");
-    assert!(
-        start.status.success(),
-        "could not start the S3 test server: {}",
-        String::from_utf8_lossy(&start.stderr)
-    );
-    Some(
-        String::from_utf8_lossy(&start.stdout)
-            .lines()
-            .filter_map(|l| l.trim().trim_start_matches("export ").split_once('='))
-            .map(|(k, v)| (k.to_owned(), v.trim_matches('"').trim_matches('\'').to_owned()))
-            .collect(),
-    )
+    settings
 }
 
 /// Uploads the files of `dir` under a fresh prefix; returns `s3://bucket/prefix/`.

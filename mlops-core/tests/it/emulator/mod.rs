@@ -5,43 +5,7 @@
 use std::collections::HashMap;
 use std::process::Command;
 
-/// The emulator's `export KEY=VALUE` settings, or `None` when `skip_var=1` asks to skip.
-///
-/// Taken from the environment when `required` are all set there (CI starts the emulators
-/// and exports their settings); otherwise `script` starts one that exits when this test
-/// process does (`watch_var` carries our pid to it).
-pub fn settings(script: &str, skip_var: &str, watch_var: &str, required: &[&str]) -> Option<HashMap<String, String>> {
-    if std::env::var(skip_var).is_ok_and(|v| v == "1") {
-        return None;
-    }
-    let from_env: HashMap<String, String> = std::env::vars().collect();
-    if required.iter().all(|k| from_env.contains_key(*k)) {
-        return Some(from_env);
-    }
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../.ci")
-        .join(script);
-    let start = Command::new("bash")
-        .arg(&path)
-        .arg("start")
-        .env(watch_var, std::process::id().to_string())
-        .output()
-        .unwrap_or_else(|e| panic!("run {}: {e}", path.display()));
-    assert!(
-        start.status.success(),
-        "could not start the emulator with {script} (set {skip_var}=1 to skip these tests): {}",
-        String::from_utf8_lossy(&start.stderr)
-    );
-    let parsed: HashMap<String, String> = String::from_utf8_lossy(&start.stdout)
-        .lines()
-        .filter_map(|l| l.trim().strip_prefix("export ")?.split_once('='))
-        .map(|(k, v)| (k.to_owned(), v.trim_matches('"').trim_matches('\'').to_owned()))
-        .collect();
-    for k in required {
-        assert!(parsed.contains_key(*k), "{script} start printed no {k}");
-    }
-    Some(parsed)
-}
+pub use mlops_testkit::emulator_settings as settings;
 
 /// Whether `settings` came from this process's environment (so that code which reads
 /// the environment itself, like `StoreRegistry::from_url`, sees the emulator).
