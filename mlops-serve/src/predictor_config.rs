@@ -22,7 +22,10 @@ pub struct PredictorConfig {
     /// worker (batch and stream scoring) works alone: those spread batches,
     /// not rows. Default: the machine's available parallelism.
     pub threads: usize,
-    /// Fewest rows worth a thread of their own. Default 256.
+    /// Fewest rows in a piece a helper thread may take (a batch of at most
+    /// this many rows stays on the calling thread). With several threads a
+    /// batch is cut into about four pieces per thread, so that a helper
+    /// that starts late still takes a share. Default 256.
     pub min_rows_per_thread: usize,
     /// Most rows in flight per thread: a larger batch is processed piece by
     /// piece (transforms, features, model), so memory stays bounded. Default 65,536.
