@@ -82,3 +82,49 @@ pub fn s3_settings() -> Option<HashMap<String, String>> {
             .collect(),
     )
 }
+
+/// Uploads `files` to the loopback S3 server (`settings` from [`s3_settings`]) under
+/// a fresh prefix `label-<pid>-<nanos>`; returns the prefix's URL
+/// (`s3://bucket/prefix/`) and each file's URL, in order. Panics (failing the test)
+/// when a file cannot be read or stored.
+pub fn s3_upload(settings: &HashMap<String, String>, label: &str, files: &[&std::path::Path]) -> (String, Vec<String>) {
+    use object_store::ObjectStoreExt;
+    use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
+
+    let bucket = settings
+        .get("MLOPS_TEST_S3_BUCKET")
+        .unwrap_or_else(|| panic!("no MLOPS_TEST_S3_BUCKET in the S3 settings"));
+    let mut builder = AmazonS3Builder::new().with_bucket_name(bucket);
+    for (k, v) in settings {
+        if let Ok(key) = k.to_ascii_lowercase().parse::<AmazonS3ConfigKey>() {
+            builder = builder.with_config(key, v);
+        }
+    }
+    let store = builder
+        .build()
+        .unwrap_or_else(|e| panic!("S3 client for the loopback server: {e}"));
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let prefix = format!("{label}-{}-{nanos}", std::process::id());
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap_or_else(|e| panic!("tokio runtime: {e}"));
+    let urls = files
+        .iter()
+        .map(|file| {
+            let name = file
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or_else(|| panic!("{} has no file name", file.display()));
+            let key = object_store::path::Path::from(format!("{prefix}/{name}"));
+            let bytes = std::fs::read(file).unwrap_or_else(|e| panic!("read {}: {e}", file.display()));
+            runtime
+                .block_on(store.put(&key, bytes.into()))
+                .unwrap_or_else(|e| panic!("upload {}: {e}", file.display()));
+            format!("s3://{bucket}/{key}")
+        })
+        .collect();
+    (format!("s3://{bucket}/{prefix}/"), urls)
+}

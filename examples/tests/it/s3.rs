@@ -18,9 +18,6 @@ use std::sync::OnceLock;
 
 use mlops_data::{ParquetProfiler, ProfileConfig, fingerprint_parquet, fingerprint_parquet_file};
 use mlops_monitor::drift::{DataDrift, DriftConfig};
-use object_store::ObjectStoreExt;
-use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
-use object_store::path::Path as ObjectPath;
 
 fn example(name: &str) -> PathBuf {
     let exe = std::env::current_exe().unwrap();
@@ -48,33 +45,8 @@ fn config(test: &str) -> Option<&'static HashMap<String, String>> {
 
 /// Uploads local files under a fresh prefix; returns their `s3://` URLs.
 fn upload(cfg: &HashMap<String, String>, test: &str, files: &[&str]) -> Vec<String> {
-    let bucket = &cfg["MLOPS_TEST_S3_BUCKET"];
-    let mut builder = AmazonS3Builder::new().with_bucket_name(bucket);
-    for (k, v) in cfg {
-        if let Ok(key) = k.to_ascii_lowercase().parse::<AmazonS3ConfigKey>() {
-            builder = builder.with_config(key, v);
-        }
-    }
-    let store = builder.build().unwrap();
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    let prefix = format!("{test}-{}-{nanos}", std::process::id());
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    files
-        .iter()
-        .map(|file| {
-            let name = std::path::Path::new(file).file_name().unwrap().to_str().unwrap();
-            let key = ObjectPath::from(format!("{prefix}/{name}"));
-            let bytes = std::fs::read(file).unwrap();
-            rt.block_on(store.put(&key, bytes.into())).unwrap();
-            format!("s3://{bucket}/{key}")
-        })
-        .collect()
+    let paths: Vec<&std::path::Path> = files.iter().map(std::path::Path::new).collect();
+    mlops_testkit::s3_upload(cfg, test, &paths).1
 }
 
 /// Runs `test` in a child copy of this binary whose environment holds the

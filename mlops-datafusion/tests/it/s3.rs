@@ -12,9 +12,6 @@ use std::collections::HashMap;
 use std::process::Command;
 
 use mlops_data::Profile;
-use object_store_df::ObjectStoreExt;
-use object_store_df::aws::{AmazonS3Builder, AmazonS3ConfigKey};
-use object_store_df::path::Path as ObjectPath;
 
 use crate::ballista::{Cluster, example};
 use crate::support;
@@ -30,27 +27,12 @@ fn s3_config() -> Option<HashMap<String, String>> {
 
 /// Uploads the files of `dir` under a fresh prefix; returns `s3://bucket/prefix/`.
 fn upload(cfg: &HashMap<String, String>, dir: &std::path::Path) -> String {
-    let bucket = &cfg["MLOPS_TEST_S3_BUCKET"];
-    let mut builder = AmazonS3Builder::new().with_bucket_name(bucket);
-    for (k, v) in cfg {
-        if let Ok(key) = k.to_ascii_lowercase().parse::<AmazonS3ConfigKey>() {
-            builder = builder.with_config(key, v);
-        }
-    }
-    let store = builder.build().unwrap();
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
+    let files: Vec<std::path::PathBuf> = std::fs::read_dir(dir)
         .unwrap()
-        .as_nanos();
-    let prefix = format!("datafusion-{}-{nanos}", std::process::id());
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        let key = ObjectPath::from(format!("{prefix}/{}", path.file_name().unwrap().to_str().unwrap()));
-        let bytes = std::fs::read(&path).unwrap();
-        runtime.block_on(store.put(&key, bytes.into())).unwrap();
-    }
-    format!("s3://{bucket}/{prefix}/")
+        .map(|entry| entry.unwrap().path())
+        .collect();
+    let paths: Vec<&std::path::Path> = files.iter().map(std::path::PathBuf::as_path).collect();
+    mlops_testkit::s3_upload(cfg, "datafusion", &paths).0
 }
 
 fn profile_datafusion(args: &[&str], envs: &HashMap<String, String>) -> Profile {
