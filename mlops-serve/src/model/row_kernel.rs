@@ -8,7 +8,10 @@
 //! stream from cache in order, so the kernel runs at the cache's bandwidth.
 //! Measured on the inference benchmark's 64→256→256→1 model, one row: 7.0–7.5
 //! µs with `gemm`, 4.8–4.9 µs packed (`Wᵀ` does not fit in L1 and is read once
-//! per row; 328 KB in 4.8 µs is about the L2 bandwidth).
+//! per row; 328 KB in 4.8 µs is about the L2 bandwidth). A narrow last
+//! layer (the 256→1 head) is computed as dot products over rows of `W`
+//! instead of a zero-padded panel, which read 64 KB for 1 KB of weights:
+//! one-row requests p50 10.1–10.2 → 9.2 µs (binaries before/after, alternating).
 //!
 //! The loops are plain Rust that LLVM vectorises; `pulp`'s dispatch compiles
 //! them for the widest SIMD the CPU has (AVX-512 or AVX2 with FMA, else the
@@ -18,11 +21,24 @@
 /// Outputs per panel: four AVX-512 registers per set of sums (eight AVX2 ones).
 pub(crate) const PANEL: usize = 64;
 
+/// The most outputs left over after the full panels that are computed as dot
+/// products instead of one more zero-padded panel. A padded panel reads
+/// `inputs × PANEL` weights whatever the remainder: for the benchmark's
+/// 256→1 head that was 64 KB, a sixth of the row's weight traffic, for 1 KB
+/// of real weights.
+const MAX_DOT_OUTPUTS: usize = 8;
+
 /// `Wᵀ` repacked for the one-row kernel: the outputs cut into panels of
-/// [`PANEL`] (the last one padded with zeros), each panel `[inputs][PANEL]`.
+/// [`PANEL`], each panel `[inputs][PANEL]`; a remainder of at most
+/// [`MAX_DOT_OUTPUTS`] outputs kept as rows of `W` (`[outputs][inputs]`) for
+/// dot products, a larger one padded with zeros into one more panel.
 #[derive(Clone, Debug)]
 pub(crate) struct PackedWeights {
     panels: Vec<[f32; PANEL]>,
+    /// Outputs the panels cover (a multiple of [`PANEL`]).
+    panel_outputs: usize,
+    /// The other outputs' weights, one row of `inputs` per output.
+    dot_rows: Vec<f32>,
     inputs: usize,
     outputs: usize,
 }
@@ -30,19 +46,32 @@ pub(crate) struct PackedWeights {
 impl PackedWeights {
     /// Packs `weight_t`, `[inputs, outputs]` row-major (values it lacks read as 0).
     pub(crate) fn new(weight_t: &[f32], inputs: usize, outputs: usize) -> Self {
-        let panel_count = outputs.div_ceil(PANEL);
+        let weight = |input: usize, output: usize| weight_t.get(input * outputs + output).copied().unwrap_or(0.0);
+        let remainder = outputs % PANEL;
+        let panel_count = if remainder <= MAX_DOT_OUTPUTS {
+            outputs / PANEL
+        } else {
+            outputs.div_ceil(PANEL)
+        };
+        let panel_outputs = (panel_count * PANEL).min(outputs);
         let mut panels = vec![[0.0f32; PANEL]; panel_count * inputs];
         for (index, row) in panels.iter_mut().enumerate() {
             let (panel, input) = (index / inputs.max(1), index % inputs.max(1));
             for (lane, v) in row.iter_mut().enumerate() {
                 let output = panel * PANEL + lane;
                 if output < outputs {
-                    *v = weight_t.get(input * outputs + output).copied().unwrap_or(0.0);
+                    *v = weight(input, output);
                 }
             }
         }
+        let dot_rows = (panel_outputs..outputs)
+            .flat_map(|output| (0..inputs).map(move |input| (input, output)))
+            .map(|(input, output)| weight(input, output))
+            .collect();
         PackedWeights {
             panels,
+            panel_outputs,
+            dot_rows,
             inputs,
             outputs,
         }
@@ -78,10 +107,14 @@ impl pulp::WithSimd for PackedRow<'_> {
         let y = &mut y[..outputs];
         y.fill(0.0);
         y.iter_mut().zip(bias).for_each(|(v, &b)| *v = b);
+        let (panel_y, dot_y) = y.split_at_mut(weights.panel_outputs.min(outputs));
+        for (w, v) in weights.dot_rows.chunks_exact(weights.inputs.max(1)).zip(dot_y) {
+            *v += dot(x, &w[..inputs]);
+        }
         for (rows, out) in weights
             .panels
             .chunks_exact(weights.inputs.max(1))
-            .zip(y.chunks_mut(PANEL))
+            .zip(panel_y.chunks_mut(PANEL))
         {
             // Two sets of sums (even and odd inputs): eight independent FMA
             // chains keep both FMA units busy.
@@ -109,6 +142,22 @@ impl pulp::WithSimd for PackedRow<'_> {
     }
 }
 
+/// `x · w` over equal lengths, in 32 lanes of partial sums (two AVX-512
+/// registers, four AVX2 ones) that LLVM keeps in registers.
+#[inline(always)]
+fn dot(x: &[f32], w: &[f32]) -> f32 {
+    const LANES: usize = 32;
+    let mut sums = [0.0f32; LANES];
+    let (mut xs, mut ws) = (x.chunks_exact(LANES), w.chunks_exact(LANES));
+    for (xc, wc) in xs.by_ref().zip(ws.by_ref()) {
+        for ((s, &a), &b) in sums.iter_mut().zip(xc).zip(wc) {
+            *s = a.mul_add(b, *s);
+        }
+    }
+    let tail: f32 = xs.remainder().iter().zip(ws.remainder()).map(|(&a, &b)| a * b).sum();
+    sums.iter().sum::<f32>() + tail
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -129,8 +178,8 @@ mod tests {
 
     #[test]
     fn matches_the_plain_sum_for_odd_inputs_and_partial_panels() {
-        for inputs in [0usize, 1, 2, 3, 7, 13, 64] {
-            for outputs in [1usize, 3, 16, 63, 64, 65, 256] {
+        for inputs in [0usize, 1, 2, 3, 7, 13, 33, 64, 100] {
+            for outputs in [1usize, 3, 8, 9, 16, 63, 64, 65, 72, 73, 256] {
                 let x: Vec<f32> = (0..inputs).map(|i| (i as f32 * 0.37).sin()).collect();
                 let weight_t: Vec<f32> = (0..inputs * outputs).map(|i| (i as f32 * 0.11).cos()).collect();
                 let bias: Vec<f32> = (0..outputs).map(|o| o as f32 * 0.01 - 0.5).collect();
