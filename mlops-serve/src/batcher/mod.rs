@@ -1,6 +1,8 @@
 //! Micro-batching: many small requests, few predictor calls (Triton's dynamic batching).
 
 mod config;
+mod merge;
+mod payload;
 mod queue;
 mod worker;
 
@@ -18,6 +20,7 @@ use arrow_schema::{Schema, SchemaRef};
 use futures_channel::oneshot;
 
 pub use config::BatcherConfig;
+use payload::Payload;
 use queue::{Job, Queue};
 pub(crate) use worker::predict_guarded;
 use worker::{Counters, Shared};
@@ -182,10 +185,10 @@ impl Batcher {
     /// Fails at once with [`Error::Overloaded`] when the queue is full, or
     /// [`Error::SchemaMismatch`] when the request lacks an input column.
     pub fn submit(&self, request: Request) -> Result<Ticket> {
-        let batch = self.project(&request.batch)?;
+        let payload = self.project(&request.batch)?;
         let (reply, answer) = oneshot::channel();
         let job = Job {
-            batch,
+            payload,
             enqueued: Instant::now(),
             deadline: request.deadline.or(self.config.default_deadline),
             reply,
@@ -211,13 +214,18 @@ impl Batcher {
     }
 
     /// The request's input columns in the model's order, each field nullable
-    /// and otherwise as the request typed it.
+    /// and otherwise as the request typed it; packed into one buffer when
+    /// they are all one float type without nulls and no worker is idle, so
+    /// that the request will likely be merged with others (see `payload.rs`).
+    /// A request an idle worker will take alone goes as it came: packing
+    /// would only add a copy and 64 new arrays to a lone request (measured:
+    /// p50 15 → 21 µs with one caller).
     ///
     /// Callers usually build every request on one shared schema, so the
     /// projection of the last schema seen is kept and reused while the
     /// request's schema is that same `Arc`: no name lookups and no new
     /// schema per request (each was ~70 allocations, freed on a worker thread).
-    fn project(&self, batch: &RecordBatch) -> Result<RecordBatch> {
+    fn project(&self, batch: &RecordBatch) -> Result<Payload> {
         let given = batch.schema();
         let cached = self
             .projection
@@ -234,16 +242,23 @@ impl Batcher {
                 projection
             }
         };
+        if !self.shared.queue.has_idle_worker()
+            && let Some(packed) = Payload::pack(batch, &projection.indices, &projection.schema)
+        {
+            return Ok(packed);
+        }
         let columns = projection
             .indices
             .iter()
             .map(|&i| Arc::clone(batch.column(i)))
             .collect();
         let options = RecordBatchOptions::new().with_row_count(Some(batch.num_rows()));
-        RecordBatch::try_new_with_options(projection.schema, columns, &options).map_err(|source| Error::Arrow {
-            location: format!("request to the {}", self.shared.location),
-            source,
-        })
+        RecordBatch::try_new_with_options(projection.schema, columns, &options)
+            .map(Payload::Batch)
+            .map_err(|source| Error::Arrow {
+                location: format!("request to the {}", self.shared.location),
+                source,
+            })
     }
 
     /// Where the model's input columns are in `given`, and the projected schema.

@@ -4,15 +4,15 @@ use std::collections::VecDeque;
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use arrow_array::RecordBatch;
 use futures_channel::oneshot;
 
+use super::payload::Payload;
 use crate::{Prediction, Result};
 
 /// A queued request: its rows (already projected to the model's inputs) and
 /// where to send the answer.
 pub(crate) struct Job {
-    pub(crate) batch: RecordBatch,
+    pub(crate) payload: Payload,
     pub(crate) enqueued: Instant,
     /// How long it may wait before a worker takes it.
     pub(crate) deadline: Option<Duration>,
@@ -58,6 +58,25 @@ pub(crate) struct Queue {
     /// Pushes so far: an idle worker polls this counter, not the lock, so its
     /// polling never makes a caller's push wait for the mutex.
     pushes: std::sync::atomic::AtomicU64,
+    /// Workers inside [`take`](Self::take) (waiting for work or about to
+    /// take it): with one, a new request is likely taken alone at once.
+    idle_workers: std::sync::atomic::AtomicUsize,
+}
+
+/// Counts a worker as idle while it lives.
+struct IdleMark<'a>(&'a std::sync::atomic::AtomicUsize);
+
+impl<'a> IdleMark<'a> {
+    fn new(counter: &'a std::sync::atomic::AtomicUsize) -> Self {
+        counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        IdleMark(counter)
+    }
+}
+
+impl Drop for IdleMark<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    }
 }
 
 impl Queue {
@@ -74,12 +93,18 @@ impl Queue {
             max_delay,
             spin,
             pushes: std::sync::atomic::AtomicU64::new(0),
+            idle_workers: std::sync::atomic::AtomicUsize::new(0),
         }
     }
 
     /// The lock; a poisoned lock is taken as is (no code panics while holding it).
     fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Whether some worker is waiting for work (a hint: it may change at once).
+    pub(crate) fn has_idle_worker(&self) -> bool {
+        self.idle_workers.load(std::sync::atomic::Ordering::Relaxed) > 0
     }
 
     pub(crate) fn capacity(&self) -> usize {
@@ -93,7 +118,7 @@ impl Queue {
         if !state.open || state.jobs.len() >= self.capacity {
             return Err(job);
         }
-        state.rows += job.batch.num_rows();
+        state.rows += job.payload.num_rows();
         state.jobs.push_back(job);
         drop(state);
         self.pushes.fetch_add(1, std::sync::atomic::Ordering::Release);
@@ -118,6 +143,7 @@ impl Queue {
     /// delay the worker waits until `max_batch_rows` rows are queued, the oldest
     /// request has waited `max_delay`, or the queue closes.
     pub(crate) fn take(&self) -> Option<Taken> {
+        let _idle = IdleMark::new(&self.idle_workers);
         let mut state = self.lock();
         loop {
             if state.jobs.is_empty() {
@@ -159,7 +185,7 @@ impl Queue {
         let mut taken = Taken::default();
         let mut rows = 0;
         while let Some(front) = state.jobs.front() {
-            let n = front.batch.num_rows();
+            let n = front.payload.num_rows();
             if !taken.jobs.is_empty() && rows + n > self.max_batch_rows {
                 break;
             }

@@ -6,8 +6,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use arrow_array::RecordBatch;
-use arrow_select::concat::concat_batches;
 
+use super::payload::{Payload, merge_payloads};
 use super::queue::{Job, Queue, Taken};
 use crate::{Error, Predict, Prediction, Result};
 
@@ -70,10 +70,12 @@ fn handle(shared: &Shared, taken: Taken) {
     // column types may differ between callers, and the predictor decides what it accepts.
     let mut groups: Vec<Vec<Job>> = Vec::new();
     for job in jobs {
-        match groups.iter_mut().find(|g| {
-            g.first()
-                .is_some_and(|first| first.batch.schema() == job.batch.schema())
-        }) {
+        // Requests projected by the batcher share the projection's schema
+        // `Arc`: comparing pointers first skips comparing 64 fields per request.
+        match groups
+            .iter_mut()
+            .find(|g| g.first().is_some_and(|first| first.payload.same_schema(&job.payload)))
+        {
             Some(group) => group.push(job),
             None => groups.push(vec![job]),
         }
@@ -96,12 +98,20 @@ fn run_group(shared: &Shared, mut jobs: Vec<Job>) {
     };
     match answer_all {
         Ok(prediction) => {
+            // Every caller is answered before any request is dropped: freeing
+            // a request's columns (or releasing the caller's references to
+            // them) is work the callers after it need not wait for.
+            let mut done = Vec::with_capacity(jobs.len());
             let mut offset = 0;
             for job in jobs {
-                let n = job.batch.num_rows();
-                answer(job, Ok(prediction.slice(offset, n)));
+                let Job { payload, reply, .. } = job;
+                let n = payload.num_rows();
+                // The caller may have stopped waiting; nobody wants the answer then.
+                let _ = reply.send(Ok(prediction.slice(offset, n)));
                 offset += n;
+                done.push(payload);
             }
+            drop(done);
         }
         Err(e) if jobs.len() == 1 => {
             Counters::add(&shared.counters.failed, 1);
@@ -117,18 +127,13 @@ fn run_group(shared: &Shared, mut jobs: Vec<Job>) {
     }
 }
 
-/// The rows of `jobs` as one batch (a lone request is not copied).
+/// The rows of `jobs` as one batch.
 fn merge(jobs: &[Job]) -> Result<RecordBatch> {
-    match jobs {
-        [] => Err(Error::inference("batcher", "internal: an empty group of requests")),
-        [one] => Ok(one.batch.clone()),
-        [first, ..] => {
-            concat_batches(&first.batch.schema(), jobs.iter().map(|j| &j.batch)).map_err(|source| Error::Arrow {
-                location: "merging batcher requests".into(),
-                source,
-            })
-        }
-    }
+    let payloads: Vec<&Payload> = jobs.iter().map(|j| &j.payload).collect();
+    merge_payloads(&payloads).map_err(|source| Error::Arrow {
+        location: "merging batcher requests".into(),
+        source,
+    })
 }
 
 /// One predictor call, counted.
