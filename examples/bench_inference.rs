@@ -12,8 +12,11 @@
 //! transforms), it times the bare forward pass on the same feature-major
 //! tensors, so the SDK's own overhead is measured in the same run.
 
+use std::future::Future;
 use std::path::PathBuf;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use arrow_array::cast::AsArray;
@@ -22,7 +25,7 @@ use arrow_array::{ArrayRef, Float32Array, RecordBatch};
 use clap::Parser;
 use mlops_core::Signature;
 use mlops_serve::model::Weights;
-use mlops_serve::{Batcher, BatcherConfig, ModelSpec, Predict, Predictor, PredictorConfig};
+use mlops_serve::{Batcher, BatcherConfig, ModelSpec, Predict, Predictor, PredictorConfig, Request, Ticket};
 
 /// Times a Predictor on the peers' model and input.
 #[derive(Parser, Debug)]
@@ -60,6 +63,11 @@ struct Cli {
     /// (`predict_async`), as an async server's handlers would call it.
     #[arg(long)]
     async_callers: bool,
+    /// Also send single-row requests open-loop at these offered rates
+    /// (requests/s, e.g. `50000,100000`), with at most `--callers` in flight:
+    /// the latency a service sees below saturation. One JSON line each.
+    #[arg(long, value_delimiter = ',')]
+    rates: Vec<f64>,
 }
 
 /// How the batcher test's callers run.
@@ -70,6 +78,9 @@ enum Callers {
     /// Tasks on one tokio thread calling `predict_async`: an async server's
     /// handlers, without one OS thread per caller to schedule.
     Tasks,
+    /// Open loop: one thread sends at this rate (requests/s) on a fixed
+    /// schedule, at most `callers` requests in flight, and polls the answers.
+    Paced(f64),
 }
 
 /// Per-caller latencies in ns.
@@ -99,6 +110,7 @@ fn batcher_latency(
     let per_caller = match kind {
         Callers::Threads => closed_loop_threads(&batcher, one, callers, requests),
         Callers::Tasks => closed_loop_tasks(&batcher, one, callers, requests)?,
+        Callers::Paced(rate) => vec![paced(&batcher, one, callers, rate, requests * callers)],
     };
     let elapsed = started.elapsed().as_secs_f64();
     let mut ns = Vec::new();
@@ -107,13 +119,14 @@ fn batcher_latency(
     }
     let (p50, p99) = p50_p99_us(&mut ns);
     let stats = batcher.stats();
-    let callers_are = match kind {
-        Callers::Threads => "OS threads",
-        Callers::Tasks => "tokio tasks on one thread",
+    let (callers_are, offered) = match kind {
+        Callers::Threads => ("OS threads".to_owned(), None),
+        Callers::Tasks => ("tokio tasks on one thread".to_owned(), None),
+        Callers::Paced(rate) => (format!("open loop, at most {callers} in flight"), Some(rate)),
     };
     Ok(serde_json::json!({
         "peer": "mlops-serve-batcher", "version": env!("CARGO_PKG_VERSION"), "workers": workers, "callers": callers,
-        "callers_are": callers_are,
+        "callers_are": callers_are, "offered_per_s": offered,
         "requests": ns.len(), "requests_per_s": (ns.len() as f64 / elapsed).round(),
         "p50_us": p50, "p99_us": p99,
         "mean_batch_rows": (stats.mean_batch_rows() * 100.0).round() / 100.0, "spin_us": spin.as_micros(),
@@ -141,6 +154,42 @@ fn closed_loop_threads(batcher: &Arc<Batcher>, one: &RecordBatch, callers: usize
             .map(|h| h.join().unwrap_or_else(|_| Err("caller panicked".into())))
             .collect()
     })
+}
+
+/// Open-loop load from one thread: request `i` is due at `i / rate` s and
+/// sent then (or as soon as fewer than `callers` are in flight); answers are
+/// polled in the same loop. Each latency runs from when the request was due,
+/// not sent, so a send held back by a full window counts against the batcher
+/// (no coordinated omission).
+fn paced(batcher: &Batcher, one: &RecordBatch, callers: usize, rate: f64, requests: usize) -> Result<Vec<f64>, String> {
+    let interval = Duration::from_secs_f64(1.0 / rate.max(1.0));
+    let mut cx = Context::from_waker(Waker::noop());
+    let mut in_flight: Vec<(Instant, Ticket)> = Vec::with_capacity(callers);
+    let mut ns = Vec::with_capacity(requests);
+    let start = Instant::now();
+    let mut sent = 0usize;
+    while ns.len() < requests {
+        let due = start + interval.mul_f64(sent as f64);
+        if sent < requests && in_flight.len() < callers && Instant::now() >= due {
+            let ticket = batcher.submit(Request::new(one.clone())).map_err(|e| e.to_string())?;
+            in_flight.push((due, ticket));
+            sent += 1;
+        }
+        let mut i = 0;
+        while let Some((_, ticket)) = in_flight.get_mut(i) {
+            match Pin::new(ticket).poll(&mut cx) {
+                Poll::Ready(answer) => {
+                    let done = Instant::now();
+                    answer.map_err(|e| e.to_string())?;
+                    let (due, _) = in_flight.swap_remove(i);
+                    ns.push(done.duration_since(due).as_nanos() as f64);
+                }
+                Poll::Pending => i += 1,
+            }
+        }
+        std::hint::spin_loop();
+    }
+    Ok(ns)
 }
 
 fn closed_loop_tasks(
@@ -340,7 +389,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             } else {
                 &[Callers::Threads]
             };
-            for &kind in kinds {
+            let paced: Vec<Callers> = cli.rates.iter().map(|&r| Callers::Paced(r)).collect();
+            for &kind in kinds.iter().chain(&paced) {
                 let line = batcher_latency(
                     predictor.clone(),
                     &one,

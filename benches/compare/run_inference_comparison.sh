@@ -28,6 +28,8 @@
 #   THREADS="1 2"           thread counts (ORT intra-op threads, BLAS threads, torch threads)
 #   BENCH_SECONDS=2         timed batch calls per (peer, threads)
 #   LATENCY_ITERS=20000     batch-1 calls per (peer, threads)
+#   CALLERS=1,8,32          concurrent callers in the Batcher rows (empty: no Batcher rows)
+#   RATES=25000,50000,100000  offered requests/s of the open-loop Batcher rows (empty: none)
 #   ROUNDS=1                times the whole set (ours, then each peer) runs, alternating,
 #                           so every ratio compares runs minutes apart at most; the
 #                           table gives each round's figures, and ratios per round
@@ -124,6 +126,9 @@ log "host: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- |
 # $DATA_DIR/outputs/ours_t<threads>.f32 for step (e). Build it first:
 # cargo build --release --example bench_inference (or set OURS_BIN).
 CALLERS=${CALLERS:-1,8,32}
+# Offered loads (requests/s) for the open-loop batcher rows: one thread sends
+# single-row requests on a fixed schedule, at most (each of) $CALLERS in flight.
+RATES=${RATES:-25000,50000,100000}
 # Tags each JSON line with its round.
 tag_round() { sed "s/^{/{\"round\": $1, /"; }
 run_ours() {
@@ -134,7 +139,9 @@ run_ours() {
     fi
     # The Batcher's latency is measured once, in the first round.
     # Callers are OS threads, then tokio tasks on one thread (--async-callers).
+    # Then open loop at each of $RATES (--rates).
     if [[ $round == 1 && -n $CALLERS ]]; then callers=(--callers "$CALLERS" --async-callers); fi
+    if [[ $round == 1 && -n $CALLERS && -n $RATES ]]; then callers+=(--rates "$RATES"); fi
     for t in $THREADS; do
         log "round $round: running ours (threads=$t)"
         "$OURS" "$DATA_DIR" --threads "$t" --seconds "$BENCH_SECONDS" --latency-iters "$LATENCY_ITERS" \
@@ -222,9 +229,18 @@ for n in rounds:
             print(f"round {n}, mlops-serve {threads} thread(s): Predictor "
                   f"{r['rows_per_s'] / r['bare_forward_rows_per_s_1_thread']:.3f}x the bare one-thread forward pass")
 if batcher:
-    print("\nsingle-row requests through the Batcher (closed loop: each caller waits for its answer)")
-    print(f"{'workers':>8}{'callers':>8}{'callers are':>28}{'p50 us':>10}{'p99 us':>10}{'req/s':>10}{'mean batch':>12}")
-    for r in batcher:
-        print(f"{r['workers']:>8}{r['callers']:>8}{r.get('callers_are', 'OS threads'):>28}{r['p50_us']:>10.1f}"
-              f"{r['p99_us']:>10.1f}{r['requests_per_s']:>10.0f}{r['mean_batch_rows']:>12.2f}")
+    closed = [r for r in batcher if r.get("offered_per_s") is None]
+    paced = [r for r in batcher if r.get("offered_per_s") is not None]
+    if closed:
+        print("\nsingle-row requests through the Batcher (closed loop: each caller waits for its answer)")
+        print(f"{'workers':>8}{'callers':>8}{'callers are':>28}{'p50 us':>10}{'p99 us':>10}{'req/s':>10}{'mean batch':>12}")
+        for r in closed:
+            print(f"{r['workers']:>8}{r['callers']:>8}{r.get('callers_are', 'OS threads'):>28}{r['p50_us']:>10.1f}"
+                  f"{r['p99_us']:>10.1f}{r['requests_per_s']:>10.0f}{r['mean_batch_rows']:>12.2f}")
+    if paced:
+        print("\nsingle-row requests through the Batcher (open loop: sent on a fixed schedule, latency from when due)")
+        print(f"{'workers':>8}{'in flight ≤':>12}{'offered/s':>11}{'p50 us':>10}{'p99 us':>10}{'req/s':>10}{'mean batch':>12}")
+        for r in paced:
+            print(f"{r['workers']:>8}{r['callers']:>12}{r['offered_per_s']:>11.0f}{r['p50_us']:>10.1f}"
+                  f"{r['p99_us']:>10.1f}{r['requests_per_s']:>10.0f}{r['mean_batch_rows']:>12.2f}")
 PY

@@ -42,6 +42,10 @@ pub(crate) struct Taken {
 
 struct State {
     jobs: VecDeque<Job>,
+    /// Workers blocked on the condvar. Rust's condvar makes a `futex` system
+    /// call on every notify, waiter or not; callers notify only when a
+    /// worker sleeps (read under the lock, so no wake-up is lost).
+    sleeping: usize,
     /// Rows of the queued jobs.
     rows: usize,
     open: bool,
@@ -85,6 +89,7 @@ impl Queue {
             state: Mutex::new(State {
                 jobs: VecDeque::with_capacity(capacity.min(4096)),
                 rows: 0,
+                sleeping: 0,
                 open: true,
             }),
             ready: Condvar::new(),
@@ -120,9 +125,12 @@ impl Queue {
         }
         state.rows += job.payload.num_rows();
         state.jobs.push_back(job);
+        let sleeping = state.sleeping > 0;
         drop(state);
         self.pushes.fetch_add(1, std::sync::atomic::Ordering::Release);
-        self.ready.notify_one();
+        if sleeping {
+            self.ready.notify_one();
+        }
         Ok(())
     }
 
@@ -164,18 +172,22 @@ impl Queue {
                         continue;
                     }
                 }
+                state.sleeping += 1;
                 state = self.ready.wait(state).unwrap_or_else(PoisonError::into_inner);
+                state.sleeping -= 1;
                 continue;
             }
             if !self.max_delay.is_zero() && state.open && state.rows < self.max_batch_rows {
                 let due = state.jobs.front().map(|j| j.enqueued + self.max_delay);
                 let now = Instant::now();
                 if let Some(due) = due.filter(|&due| due > now) {
+                    state.sleeping += 1;
                     state = self
                         .ready
                         .wait_timeout(state, due - now)
                         .unwrap_or_else(PoisonError::into_inner)
                         .0;
+                    state.sleeping -= 1;
                     continue;
                 }
             }
@@ -203,7 +215,7 @@ impl Queue {
                 }
             }
         }
-        let more = !state.jobs.is_empty();
+        let more = !state.jobs.is_empty() && state.sleeping > 0;
         drop(state);
         if more {
             // Let another free worker start on the rest.
