@@ -64,8 +64,10 @@ struct Cli {
     #[arg(long)]
     async_callers: bool,
     /// Also send single-row requests open-loop at these offered rates
-    /// (requests/s, e.g. `50000,100000`), with at most `--callers` in flight:
-    /// the latency a service sees below saturation. One JSON line each.
+    /// (requests/s, e.g. `50000,100000`), with at most the largest of
+    /// `--callers` in flight: the latency a service sees below saturation.
+    /// One JSON line each. The sending thread polls without sleeping, so it
+    /// takes a core of its own.
     #[arg(long, value_delimiter = ',')]
     rates: Vec<f64>,
 }
@@ -389,7 +391,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             } else {
                 &[Callers::Threads]
             };
-            let paced: Vec<Callers> = cli.rates.iter().map(|&r| Callers::Paced(r)).collect();
+            // Open-loop rows for the largest window only: below it the window,
+            // not the batcher, caps the rate.
+            let widest = cli.callers.iter().max() == Some(&callers);
+            let paced: Vec<Callers> = cli
+                .rates
+                .iter()
+                .filter(|_| widest)
+                .map(|&r| Callers::Paced(r))
+                .collect();
             for &kind in kinds.iter().chain(&paced) {
                 let line = batcher_latency(
                     predictor.clone(),

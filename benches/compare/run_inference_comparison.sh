@@ -127,7 +127,8 @@ log "host: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- |
 # cargo build --release --example bench_inference (or set OURS_BIN).
 CALLERS=${CALLERS:-1,8,32}
 # Offered loads (requests/s) for the open-loop batcher rows: one thread sends
-# single-row requests on a fixed schedule, at most (each of) $CALLERS in flight.
+# single-row requests on a fixed schedule, at most the largest of $CALLERS in
+# flight, to one worker.
 RATES=${RATES:-25000,50000,100000}
 # Tags each JSON line with its round.
 tag_round() { sed "s/^{/{\"round\": $1, /"; }
@@ -141,11 +142,14 @@ run_ours() {
     # Callers are OS threads, then tokio tasks on one thread (--async-callers).
     # Then open loop at each of $RATES (--rates).
     if [[ $round == 1 && -n $CALLERS ]]; then callers=(--callers "$CALLERS" --async-callers); fi
-    if [[ $round == 1 && -n $CALLERS && -n $RATES ]]; then callers+=(--rates "$RATES"); fi
     for t in $THREADS; do
+        # Open loop with one worker only: the sending thread polls on a core
+        # of its own, and two workers besides it would oversubscribe 2 cores.
+        local paced=()
+        if [[ $round == 1 && $t == 1 && -n $CALLERS && -n $RATES ]]; then paced=(--rates "$RATES"); fi
         log "round $round: running ours (threads=$t)"
         "$OURS" "$DATA_DIR" --threads "$t" --seconds "$BENCH_SECONDS" --latency-iters "$LATENCY_ITERS" \
-            --outputs "$DATA_DIR/outputs/ours_t$t.f32" "${callers[@]}" | tag_round "$round" | tee -a "$RESULTS"
+            --outputs "$DATA_DIR/outputs/ours_t$t.f32" "${callers[@]}" "${paced[@]}" | tag_round "$round" | tee -a "$RESULTS"
     done
 }
 

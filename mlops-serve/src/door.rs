@@ -359,36 +359,38 @@ pub(crate) fn admitted_schema(signature: &Signature) -> SchemaRef {
 /// decided in one pass that the compiler vectorises (folds without early
 /// exits). Most batches break nothing; only the others are walked row by row.
 fn all_clean(array: &ArrayRef, check_finite: bool, range: Option<mlops_core::NumericRange>) -> bool {
-    fn clean<T: Copy>(
-        values: &[T],
-        wide: impl Fn(T) -> f64 + Copy,
-        check_finite: bool,
-        range: Option<mlops_core::NumericRange>,
-    ) -> bool {
-        if check_finite && !values.iter().fold(true, |ok, &v| ok & wide(v).is_finite()) {
-            return false;
-        }
-        match range {
-            None => true,
-            Some(r) => {
-                let (lo, hi) = values.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| {
-                    (lo.min(wide(v)), hi.max(wide(v)))
-                });
-                // NaN never reaches here unchecked: min/max skip it, and a column
-                // that allows non-finite values has them exempt from the range.
-                values.is_empty() || (lo >= r.min && hi <= r.max)
-            }
-        }
-    }
     match array.data_type() {
-        DataType::Float64 => clean(array.as_primitive::<Float64Type>().values(), |v| v, check_finite, range),
-        DataType::Float32 => clean(
+        DataType::Float64 => values_clean(array.as_primitive::<Float64Type>().values(), |v| v, check_finite, range),
+        DataType::Float32 => values_clean(
             array.as_primitive::<Float32Type>().values(),
             f64::from,
             check_finite,
             range,
         ),
         _ => false,
+    }
+}
+
+/// [`all_clean`] over values already typed.
+pub(crate) fn values_clean<T: Copy>(
+    values: &[T],
+    wide: impl Fn(T) -> f64 + Copy,
+    check_finite: bool,
+    range: Option<mlops_core::NumericRange>,
+) -> bool {
+    if check_finite && !values.iter().fold(true, |ok, &v| ok & wide(v).is_finite()) {
+        return false;
+    }
+    match range {
+        None => true,
+        Some(r) => {
+            let (lo, hi) = values.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| {
+                (lo.min(wide(v)), hi.max(wide(v)))
+            });
+            // NaN never reaches here unchecked: min/max skip it, and a column
+            // that allows non-finite values has them exempt from the range.
+            values.is_empty() || (lo >= r.min && hi <= r.max)
+        }
     }
 }
 

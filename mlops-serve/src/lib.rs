@@ -87,6 +87,7 @@
 mod batch_score;
 mod batcher;
 mod cast;
+mod clean_path;
 mod columns;
 pub mod deployment;
 mod device;

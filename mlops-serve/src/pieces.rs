@@ -85,10 +85,15 @@ impl PieceRunner {
     pub(crate) fn run(&self, batch: &RecordBatch) -> Result<Vec<f32>> {
         let rows = batch.num_rows();
         // The matrix lives in this thread's scratch (see `scratch.rs`).
-        let values = scratch::with_buffer(rows * self.features.len(), |matrix| {
+        scratch::with_buffer(rows * self.features.len(), |matrix| {
             self.fill_features(batch, matrix)?;
-            self.model.forward_columns(matrix, rows)
-        })?;
+            self.forward(matrix, rows)
+        })
+    }
+
+    /// The model on a filled feature matrix of `rows` rows: output-major values.
+    pub(crate) fn forward(&self, matrix: &[f32], rows: usize) -> Result<Vec<f32>> {
+        let values = self.model.forward_columns(matrix, rows)?;
         // The answer is sliced by output later: a kernel that broke its
         // contract must be an error here, not an out-of-bounds panic there.
         if values.len() != self.model.output_width() * rows {

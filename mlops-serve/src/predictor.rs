@@ -14,6 +14,7 @@ use mlops_core::{
 };
 use mlops_data::FittedPipeline;
 
+use crate::clean_path::CleanPath;
 use crate::device::ServeDevice;
 use crate::door::admit;
 use crate::example_rows::{compare, rows_to_batch};
@@ -51,6 +52,9 @@ pub struct Predictor {
     input_schema: SchemaRef,
     /// What the door admits batches as (see `door::admitted_schema`).
     admitted_schema: SchemaRef,
+    /// The door's short way for clean small batches (see `clean_path.rs`),
+    /// when the model reads float inputs directly.
+    clean_path: Option<CleanPath>,
     config: PredictorConfig,
     device: ServeDevice,
     requests: AtomicU64,
@@ -146,8 +150,14 @@ impl Predictor {
         } else {
             None
         };
+        let clean_path = if transforms.is_none() {
+            CleanPath::new(&input_signature, &spec.features, &config.validation)
+        } else {
+            None
+        };
         Ok(Predictor {
             name: name.to_owned(),
+            clean_path,
             input_schema: Arc::new(input_signature.to_arrow_schema()),
             admitted_schema,
             at_door: format!("model `{name}` input"),
@@ -251,24 +261,63 @@ impl Predictor {
     }
 
     fn answer(&self, batch: &RecordBatch) -> Result<Prediction> {
+        if let Some(answer) = self.answer_clean(batch)? {
+            return Ok(answer);
+        }
         let rows = batch.num_rows();
-        let max_rows = self.config.validation.max_reported_rows;
         let admitted = self.admit(batch)?;
         let values = self.run_pieces(&admitted.batch)?;
         let answered = admitted.batch.num_rows();
+        let batch = self.answer_batch(values, answered, rows, &admitted.rejected_rows)?;
+        Ok(Prediction {
+            batch,
+            rejected_rows: admitted.rejected_rows,
+            rejected: admitted.rejected,
+            flagged: admitted.flagged,
+        })
+    }
+
+    /// The door's short way (see `clean_path.rs`): the answer to a batch
+    /// small enough to be one piece on which the door finds nothing; `None`
+    /// when it does not apply and the full door must see the batch.
+    fn answer_clean(&self, batch: &RecordBatch) -> Result<Option<Prediction>> {
+        let Some(path) = &self.clean_path else {
+            return Ok(None);
+        };
+        let rows = batch.num_rows();
+        if rows == 0 || rows > self.split().piece_rows(rows) {
+            return Ok(None);
+        }
+        let runner = &self.runner;
+        let values = crate::scratch::with_buffer(rows * runner.features.len(), |matrix| {
+            if path.fill(batch, matrix) {
+                runner.forward(matrix, rows).map(Some)
+            } else {
+                Ok(None)
+            }
+        })?;
+        match values {
+            Some(values) => Ok(Some(Prediction::clean(self.answer_batch(values, rows, rows, &[])?))),
+            None => Ok(None),
+        }
+    }
+
+    /// The answer's batch from output-major `values` for the `answered`
+    /// rows, after its checks; the `rejected` rows of the request's `rows` get nulls.
+    fn answer_batch(&self, values: Vec<f32>, answered: usize, rows: usize, rejected: &[usize]) -> Result<RecordBatch> {
         self.head.check(
             &values,
             answered,
             &self.output_signature,
             self.config.validation.probability_tolerance,
-            max_rows,
+            self.config.validation.max_reported_rows,
             &self.at_answer,
         )?;
         let mut columns = self.head.answer(values, answered);
-        if !admitted.rejected_rows.is_empty() {
-            columns = self.with_null_rows(columns, rows, &admitted.rejected_rows)?;
+        if !rejected.is_empty() {
+            columns = self.with_null_rows(columns, rows, rejected)?;
         }
-        let batch = RecordBatch::try_new_with_options(
+        RecordBatch::try_new_with_options(
             self.head.schema(),
             columns,
             &arrow_array::RecordBatchOptions::new().with_row_count(Some(rows)),
@@ -276,12 +325,6 @@ impl Predictor {
         .map_err(|e| Error::Arrow {
             location: self.at_answer.clone(),
             source: e,
-        })?;
-        Ok(Prediction {
-            batch,
-            rejected_rows: admitted.rejected_rows,
-            rejected: admitted.rejected,
-            flagged: admitted.flagged,
         })
     }
 
@@ -315,16 +358,20 @@ impl Predictor {
     /// the calling thread and pool helpers when the batch is large enough;
     /// output-major values for all its rows.
     fn run_pieces(&self, batch: &RecordBatch) -> Result<Vec<f32>> {
+        run_shared(&self.runner, batch, self.split())
+    }
+
+    /// How batches are cut into pieces and spread over threads.
+    fn split(&self) -> Split {
         // On a GPU the device does the parallel work: pieces there only
         // bound memory, one after the other on the calling thread.
         let threads = if self.device.is_gpu() { 1 } else { self.config.threads };
-        let split = Split {
+        Split {
             threads: threads.max(1),
             min_rows: self.config.min_rows_per_thread,
             max_rows: self.config.max_rows_per_piece,
             spin: self.config.helper_spin,
-        };
-        run_shared(&self.runner, batch, split)
+        }
     }
 
     fn report(&self, batch: &RecordBatch, result: &Result<Prediction>, started: Instant) {

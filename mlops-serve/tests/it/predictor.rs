@@ -568,3 +568,111 @@ fn the_batcher_and_batch_scoring_give_a_real_model_the_same_answers() {
     assert_eq!(scored.column(0).as_ref(), batch.column(0).as_ref());
     assert_eq!(proba(&scored, "proba_1"), proba(&direct, "proba_1"));
 }
+
+/// Small clean batches of float inputs (no transforms) take the door's short
+/// way; the same values as `Float32` columns are widened by the full door.
+/// Both answers must be equal bit for bit, with what the door found (nothing).
+#[test]
+fn the_doors_short_way_answers_exactly_as_the_full_door() {
+    let package = mlp_package(&[5, 16, 3], "softmax", Some(vec!["a", "b", "c"]), 11);
+    for threads in [1, 2] {
+        let predictor = Predictor::from_package(&package, PredictorConfig::default().with_threads(threads)).unwrap();
+        for rows in [1, 2, 3, 4, 5, 17, 300] {
+            let source = feature_batch(5, rows, rows as u64);
+            let (mut narrow, mut wide) = (Vec::new(), Vec::new());
+            for (field, column) in source.schema().fields().iter().zip(source.columns()) {
+                let values: Vec<f32> = column
+                    .as_primitive::<arrow_array::types::Float64Type>()
+                    .values()
+                    .iter()
+                    .map(|&v| v as f32)
+                    .collect();
+                let widened: Vec<f64> = values.iter().map(|&v| f64::from(v)).collect();
+                narrow.push((field.name().clone(), Arc::new(Float32Array::from(values)) as ArrayRef));
+                wide.push((field.name().clone(), Arc::new(Float64Array::from(widened)) as ArrayRef));
+            }
+            let short = predictor
+                .predict_detailed(&RecordBatch::try_from_iter(wide).unwrap())
+                .unwrap();
+            let full = predictor
+                .predict_detailed(&RecordBatch::try_from_iter(narrow).unwrap())
+                .unwrap();
+            assert_eq!(short, full, "{rows} rows, {threads} thread(s)");
+            assert!(short.rejected.is_empty() && short.flagged.is_empty());
+        }
+    }
+}
+
+/// A float-only model without transforms, where the short way applies, still
+/// flags or refuses what breaks a rule: the batch goes down the full door.
+#[test]
+fn rule_breaking_rows_leave_the_short_way_for_the_full_door() {
+    let layers = [2, 4, 1];
+    let spec = crate::support::spec(serde_json::json!({
+        "architecture": "mlp", "layers": layers, "activation": "relu", "output": "identity", "features": ["a", "b"],
+    }));
+    let weights = mlops_serve::model::Weights::from_safetensors(
+        &safetensors(&mlp_weights(&layers, 3)),
+        &spec.architecture.architecture().tensors(),
+        &spec,
+    )
+    .unwrap();
+    // Declared in another order than the model reads them, of two float types.
+    let signature = Signature::new(vec![
+        FieldSpec::new("b", DataType::Float32, false),
+        FieldSpec::new("a", DataType::Float64, false)
+            .with_constraints(FieldConstraints::none().with_range(NumericRange::new(-1.0, 1.0).unwrap())),
+    ])
+    .unwrap();
+    let build = |validation: ValidationConfig| {
+        Predictor::from_parts(
+            "m",
+            spec.clone(),
+            &weights,
+            None,
+            signature.clone(),
+            Signature::default(),
+            PredictorConfig::default().with_validation(validation),
+        )
+        .unwrap()
+    };
+    let batch = |a: Vec<f64>, b: Vec<f32>| {
+        RecordBatch::try_from_iter([
+            ("a", Arc::new(Float64Array::from(a)) as ArrayRef),
+            ("b", Arc::new(Float32Array::from(b)) as ArrayRef),
+        ])
+        .unwrap()
+    };
+    let flagging = build(ValidationConfig::default().with_out_of_range(RulePolicy::Flag));
+    let clean = flagging
+        .predict_detailed(&batch(vec![0.5, -0.5], vec![1.0, 2.0]))
+        .unwrap();
+    assert!(clean.flagged.is_empty() && clean.rejected_rows.is_empty());
+    // Each row alone (short way) answers as inside the batch.
+    for row in 0..2 {
+        let alone = flagging
+            .predict(&batch(vec![[0.5, -0.5][row]], vec![[1.0, 2.0][row]]))
+            .unwrap();
+        let (x, y) = (
+            alone.column(0).as_primitive::<Float32Type>().value(0),
+            clean.batch.column(0).as_primitive::<Float32Type>().value(row),
+        );
+        assert!(close(x, y), "row {row}: {x} vs {y}");
+    }
+    let out_of_range = flagging
+        .predict_detailed(&batch(vec![0.5, 7.0], vec![1.0, 2.0]))
+        .unwrap();
+    assert_eq!(out_of_range.flagged.len(), 1);
+    assert_eq!(out_of_range.flagged[0].rows, vec![1]);
+    let refusing = build(ValidationConfig::default().with_out_of_range(RulePolicy::RejectRows));
+    let refused = refusing
+        .predict_detailed(&batch(vec![0.5, 7.0], vec![1.0, 2.0]))
+        .unwrap();
+    assert_eq!(refused.rejected_rows, vec![1]);
+    assert!(refused.batch.column(0).is_null(1) && refused.batch.column(0).is_valid(0));
+    // A NaN goes to the full door too, which refuses its row by default.
+    let nan = refusing
+        .predict_detailed(&batch(vec![0.5, 0.1], vec![f32::NAN, 2.0]))
+        .unwrap();
+    assert_eq!(nan.rejected_rows, vec![0]);
+}
