@@ -52,7 +52,11 @@
 //! `gemm` directly on CPU, Candle tensors on a GPU) → answer columns that
 //! share the model's output buffer → answer checks (finite, probabilities in
 //! [0, 1] summing to 1, declared ranges). Large batches are cut into pieces
-//! spread over threads, each running the model single-threaded.
+//! spread over threads, each running the model single-threaded. A small
+//! batch of float inputs for a model without transforms that breaks no rule
+//! takes a short way through the door: checked and copied into the feature
+//! buffer in one typed pass, with the same answer (anything the door would
+//! report sends it the full way).
 //!
 //! ## Models
 //!
@@ -80,9 +84,12 @@
 //! The `cuda` feature builds Candle's CUDA backend; ask for it with
 //! [`DeviceRequest::Cuda`]. Without a GPU at run time the predictor serves
 //! on the CPU and logs a warning; the API is the same with the feature off.
-//! Building needs `nvcc` and the CUDA libraries; without a system CUDA,
-//! `pip install nvidia-cuda-nvcc-cu12` provides `nvcc` (put its `bin/` on
-//! `PATH`): `cargo build --release -p mlops-serve --features cuda`.
+//! Building needs `nvcc` and the CUDA headers; without a system CUDA,
+//! `.ci/cuda-check.sh` installs CUDA 13.0's from PyPI (`nvidia-cuda-nvcc`,
+//! `-runtime`, `-cccl`, `-crt`, `nvidia-nvvm`; the `nvidia-cuda-nvcc-cu12`
+//! wheels carry `ptxas` but not `nvcc`) and type-checks the crate with
+//! `--features cuda`. Linking and running need the NVIDIA driver's
+//! `libcuda.so`, so a `cuda` binary starts only on a machine with a GPU driver.
 
 mod batch_score;
 mod batcher;
