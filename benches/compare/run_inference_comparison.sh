@@ -232,19 +232,22 @@ for n in rounds:
         if r:
             print(f"round {n}, mlops-serve {threads} thread(s): Predictor "
                   f"{r['rows_per_s'] / r['bare_forward_rows_per_s_1_thread']:.3f}x the bare one-thread forward pass")
-if batcher:
-    closed = [r for r in batcher if r.get("offered_per_s") is None]
-    paced = [r for r in batcher if r.get("offered_per_s") is not None]
-    if closed:
-        print("\nsingle-row requests through the Batcher (closed loop: each caller waits for its answer)")
-        print(f"{'workers':>8}{'callers':>8}{'callers are':>28}{'p50 us':>10}{'p99 us':>10}{'req/s':>10}{'mean batch':>12}")
-        for r in closed:
-            print(f"{r['workers']:>8}{r['callers']:>8}{r.get('callers_are', 'OS threads'):>28}{r['p50_us']:>10.1f}"
-                  f"{r['p99_us']:>10.1f}{r['requests_per_s']:>10.0f}{r['mean_batch_rows']:>12.2f}")
-    if paced:
-        print("\nsingle-row requests through the Batcher (open loop: sent on a fixed schedule, latency from when due)")
-        print(f"{'workers':>8}{'in flight ≤':>12}{'offered/s':>11}{'p50 us':>10}{'p99 us':>10}{'req/s':>10}{'mean batch':>12}")
-        for r in paced:
-            print(f"{r['workers']:>8}{r['callers']:>12}{r['offered_per_s']:>11.0f}{r['p50_us']:>10.1f}"
-                  f"{r['p99_us']:>10.1f}{r['requests_per_s']:>10.0f}{r['mean_batch_rows']:>12.2f}")
+def batcher_table(title, rows, columns):
+    """One table of batcher rows: (header, width, cell) per column."""
+    if not rows:
+        return
+    print(f"\nsingle-row requests through the Batcher ({title})")
+    print("".join(f"{h:>{w}}" for h, w, _ in columns))
+    for r in rows:
+        print("".join(f"{cell(r):>{w}}" for _, w, cell in columns))
+common = [("p50 us", 10, lambda r: f"{r['p50_us']:.1f}"), ("p99 us", 10, lambda r: f"{r['p99_us']:.1f}"),
+          ("req/s", 10, lambda r: f"{r['requests_per_s']:.0f}"), ("mean batch", 12, lambda r: f"{r['mean_batch_rows']:.2f}")]
+batcher_table("closed loop: each caller waits for its answer",
+              [r for r in batcher if r.get("offered_per_s") is None],
+              [("workers", 8, lambda r: r["workers"]), ("callers", 8, lambda r: r["callers"]),
+               ("callers are", 28, lambda r: r.get("callers_are", "OS threads"))] + common)
+batcher_table("open loop: sent on a fixed schedule, latency from when due",
+              [r for r in batcher if r.get("offered_per_s") is not None],
+              [("workers", 8, lambda r: r["workers"]), ("in flight ≤", 12, lambda r: r["callers"]),
+               ("offered/s", 11, lambda r: f"{r['offered_per_s']:.0f}")] + common)
 PY

@@ -246,9 +246,7 @@ impl Batcher {
         // With a delay configured, a waiting worker is gathering a batch:
         // the request will be merged, so it is packed whatever the workers do.
         let merged_likely = !self.config.max_delay.is_zero() || !self.shared.queue.has_idle_worker();
-        if merged_likely
-            && let Some(packed) = Payload::pack(batch, &projection.indices, &projection.schema)
-        {
+        if merged_likely && let Some(packed) = Payload::pack(batch, &projection.indices, &projection.schema) {
             return Ok(packed);
         }
         let columns = projection

@@ -42,6 +42,22 @@ enum PackedValues {
     F64(Vec<f64>),
 }
 
+impl PackedValues {
+    fn f32(&self) -> Option<&[f32]> {
+        match self {
+            PackedValues::F32(v) => Some(v),
+            PackedValues::F64(_) => None,
+        }
+    }
+
+    fn f64(&self) -> Option<&[f64]> {
+        match self {
+            PackedValues::F64(v) => Some(v),
+            PackedValues::F32(_) => None,
+        }
+    }
+}
+
 impl Payload {
     /// Packs columns `indices` of `batch` under `schema` (the projection's
     /// schema, whose fields are those columns) when they are all `Float32` or
@@ -136,32 +152,22 @@ fn merge_packed(packed: &[&Packed]) -> Option<Result<RecordBatch, ArrowError>> {
     let rows: usize = packed.iter().map(|p| p.rows).sum();
     let columns = first.schema.fields().len();
     let arrays = match &first.values {
-        PackedValues::F32(_) => {
-            let parts: Option<Vec<(&[f32], usize)>> = packed
-                .iter()
-                .map(|p| match &p.values {
-                    PackedValues::F32(v) => Some((v.as_slice(), p.rows)),
-                    PackedValues::F64(_) => None,
-                })
-                .collect();
-            shared_columns::<Float32Type>(&parts?, columns, rows)
-        }
-        PackedValues::F64(_) => {
-            let parts: Option<Vec<(&[f64], usize)>> = packed
-                .iter()
-                .map(|p| match &p.values {
-                    PackedValues::F64(v) => Some((v.as_slice(), p.rows)),
-                    PackedValues::F32(_) => None,
-                })
-                .collect();
-            shared_columns::<Float64Type>(&parts?, columns, rows)
-        }
+        PackedValues::F32(_) => shared_columns::<Float32Type>(&parts(packed, PackedValues::f32)?, columns, rows),
+        PackedValues::F64(_) => shared_columns::<Float64Type>(&parts(packed, PackedValues::f64)?, columns, rows),
     };
     Some(RecordBatch::try_new_with_options(
         Arc::clone(&first.schema),
         arrays,
         &RecordBatchOptions::new().with_row_count(Some(rows)),
     ))
+}
+
+/// Each request's values of one type, with its rows; `None` when one is of another type.
+fn parts<'a, T>(
+    packed: &[&'a Packed],
+    values: impl Fn(&'a PackedValues) -> Option<&'a [T]>,
+) -> Option<Vec<(&'a [T], usize)>> {
+    packed.iter().map(|p| values(&p.values).map(|v| (v, p.rows))).collect()
 }
 
 /// Column `c` of the merged batch is every part's column `c` in turn; all
