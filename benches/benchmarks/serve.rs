@@ -1,13 +1,16 @@
 //! Serving: the SDK's overhead over the bare forward pass, and throughput
 //! with one and two threads. Model: an MLP 64→256→256→1 (relu), batch 1024
-//! rows of `Float32` features; validation on, no transforms.
+//! rows of `Float32` features; validation on, no transforms. One row also
+//! through the door's full way (inputs declared `Float64`, so each column is
+//! widened), against its short way for clean float batches.
 
 use std::sync::Arc;
 
 use arrow_array::{ArrayRef, Float32Array, RecordBatch};
+use arrow_schema::DataType;
 use criterion::{Criterion, Throughput, criterion_group};
 use mlops_benches::Rng;
-use mlops_core::Signature;
+use mlops_core::{FieldSpec, Signature};
 use mlops_serve::explain::Explainer;
 use mlops_serve::model::Weights;
 use mlops_serve::{ModelSpec, Predict, Predictor, PredictorConfig};
@@ -54,7 +57,16 @@ fn serve(c: &mut Criterion) {
         let (spec, weights) = model()?;
         let batch = batch(&mut Rng::new(3))?;
         let signature = Signature::from_schema(batch.schema_ref())?;
-        let predictor = |threads: usize| {
+        // Declared Float64: every Float32 column is widened, so a request
+        // takes the door's full way instead of its short way for clean floats.
+        let widening = Signature::new(
+            signature
+                .fields
+                .iter()
+                .map(|f| FieldSpec::new(&f.name, DataType::Float64, false))
+                .collect(),
+        )?;
+        let predictor = |threads: usize, signature: &Signature| {
             let config = PredictorConfig::default().with_threads(threads);
             Predictor::from_parts(
                 "bench",
@@ -66,9 +78,14 @@ fn serve(c: &mut Criterion) {
                 config,
             )
         };
-        Ok((batch, predictor(1)?, predictor(2)?))
+        Ok((
+            batch,
+            predictor(1, &signature)?,
+            predictor(2, &signature)?,
+            predictor(1, &widening)?,
+        ))
     };
-    let (batch, one, two) = match setup() {
+    let (batch, one, two, full_door) = match setup() {
         Ok(s) => s,
         Err(e) => {
             eprintln!("serve benchmark setup failed: {e}");
@@ -95,6 +112,7 @@ fn serve(c: &mut Criterion) {
     let row = batch.slice(0, 1);
     let mut group = c.benchmark_group("serve_mlp_64_256_256_1_single_row");
     group.bench_function("predictor", |b| b.iter(|| one.predict(&row)));
+    group.bench_function("predictor_full_door", |b| b.iter(|| full_door.predict(&row)));
     group.finish();
 }
 
