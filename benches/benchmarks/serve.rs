@@ -1,8 +1,8 @@
 //! Serving: the SDK's overhead over the bare forward pass, and throughput
 //! with one and two threads. Model: an MLP 64→256→256→1 (relu), batch 1024
 //! rows of `Float32` features; validation on, no transforms. One row also
-//! through the door's full way (inputs declared `Float64`, so each column is
-//! widened), against its short way for clean float batches.
+//! through the door's full way (a value outside its declared range, flagged),
+//! against its short way for clean float batches.
 
 use std::sync::Arc;
 
@@ -10,7 +10,7 @@ use arrow_array::{ArrayRef, Float32Array, RecordBatch};
 use arrow_schema::DataType;
 use criterion::{Criterion, Throughput, criterion_group};
 use mlops_benches::Rng;
-use mlops_core::{FieldSpec, Signature};
+use mlops_core::{FieldConstraints, FieldSpec, NumericRange, Signature};
 use mlops_serve::explain::Explainer;
 use mlops_serve::model::Weights;
 use mlops_serve::{ModelSpec, Predict, Predictor, PredictorConfig};
@@ -57,14 +57,23 @@ fn serve(c: &mut Criterion) {
         let (spec, weights) = model()?;
         let batch = batch(&mut Rng::new(3))?;
         let signature = Signature::from_schema(batch.schema_ref())?;
-        // Declared Float64: every Float32 column is widened, so a request
-        // takes the door's full way instead of its short way for clean floats.
-        let widening = Signature::new(
+        // The same inputs, `f0` declared in [-1, 1]: a row whose `f0` is 3
+        // takes the door's full way, which flags it (the default policy),
+        // instead of its short way for clean floats.
+        let ranged = Signature::new(
             signature
                 .fields
                 .iter()
-                .map(|f| FieldSpec::new(&f.name, DataType::Float64, false))
-                .collect(),
+                .map(|f| {
+                    let field = FieldSpec::new(&f.name, DataType::Float32, false);
+                    if f.name == "f0" {
+                        NumericRange::new(-1.0, 1.0)
+                            .map(|r| field.with_constraints(FieldConstraints::none().with_range(r)))
+                    } else {
+                        Ok(field)
+                    }
+                })
+                .collect::<Result<Vec<_>, _>>()?,
         )?;
         let predictor = |threads: usize, signature: &Signature| {
             let config = PredictorConfig::default().with_threads(threads);
@@ -82,7 +91,7 @@ fn serve(c: &mut Criterion) {
             batch,
             predictor(1, &signature)?,
             predictor(2, &signature)?,
-            predictor(1, &widening)?,
+            predictor(1, &ranged)?,
         ))
     };
     let (batch, one, two, full_door) = match setup() {
@@ -112,7 +121,16 @@ fn serve(c: &mut Criterion) {
     let row = batch.slice(0, 1);
     let mut group = c.benchmark_group("serve_mlp_64_256_256_1_single_row");
     group.bench_function("predictor", |b| b.iter(|| one.predict(&row)));
-    group.bench_function("predictor_full_door", |b| b.iter(|| full_door.predict(&row)));
+    let mut columns = row.columns().to_vec();
+    columns[0] = Arc::new(Float32Array::from(vec![3.0f32]));
+    let flagged_row = match RecordBatch::try_new(row.schema(), columns) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("serve benchmark setup failed: {e}");
+            return;
+        }
+    };
+    group.bench_function("predictor_full_door", |b| b.iter(|| full_door.predict(&flagged_row)));
     group.finish();
 }
 

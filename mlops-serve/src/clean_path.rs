@@ -6,8 +6,9 @@
 //! `dyn Array` again. For one row of 64 columns those calls cost about as much
 //! as the forward pass. A model without transforms whose inputs are all
 //! declared `Float32` or `Float64` can take a shorter way: each column is
-//! downcast once to its declared type, checked (no nulls, finite, inside its
-//! declared range) and its values copied straight into the feature matrix.
+//! downcast once to its declared type (or `Float32` for a `Float64` input,
+//! which the door would widen exactly), checked (no nulls, finite, inside
+//! its declared range) and its values copied straight into the feature matrix.
 //!
 //! The short way only answers batches on which the full door would find
 //! nothing, so the answer is the same: any column that is missing, of another
@@ -100,10 +101,17 @@ impl CleanPath {
                     }
                     _ => return false,
                 }
+            } else if let Some(a) = column.as_any().downcast_ref::<PrimitiveArray<Float64Type>>() {
+                if a.null_count() > 0 || !values_clean(a.values(), |v| v, true, field.range) {
+                    return false;
+                }
+                Values::F64(a.values())
             } else {
-                match column.as_any().downcast_ref::<PrimitiveArray<Float64Type>>() {
-                    Some(a) if a.null_count() == 0 && values_clean(a.values(), |v| v, true, field.range) => {
-                        Values::F64(a.values())
+                // `Float32` sent for a `Float64` input: the door would widen it
+                // (exactly) and the model reads `f32`, so the values go in as they are.
+                match column.as_any().downcast_ref::<PrimitiveArray<Float32Type>>() {
+                    Some(a) if a.null_count() == 0 && values_clean(a.values(), f64::from, true, field.range) => {
+                        Values::F32(a.values())
                     }
                     _ => return false,
                 }

@@ -570,8 +570,10 @@ fn the_batcher_and_batch_scoring_give_a_real_model_the_same_answers() {
 }
 
 /// Small clean batches of float inputs (no transforms) take the door's short
-/// way; the same values as `Float32` columns are widened by the full door.
-/// Both answers must be equal bit for bit, with what the door found (nothing).
+/// way, `Float64` columns as declared and `Float32` ones (which the door
+/// would widen exactly); the same values dictionary-encoded go the full way
+/// (the door decodes them). All answers must be equal bit for bit, with what
+/// the door found (nothing).
 #[test]
 fn the_doors_short_way_answers_exactly_as_the_full_door() {
     let package = mlp_package(&[5, 16, 3], "softmax", Some(vec!["a", "b", "c"]), 11);
@@ -579,7 +581,7 @@ fn the_doors_short_way_answers_exactly_as_the_full_door() {
         let predictor = Predictor::from_package(&package, PredictorConfig::default().with_threads(threads)).unwrap();
         for rows in [1, 2, 3, 4, 5, 17, 300] {
             let source = feature_batch(5, rows, rows as u64);
-            let (mut narrow, mut wide) = (Vec::new(), Vec::new());
+            let (mut narrow, mut wide, mut encoded) = (Vec::new(), Vec::new(), Vec::new());
             for (field, column) in source.schema().fields().iter().zip(source.columns()) {
                 let values: Vec<f32> = column
                     .as_primitive::<arrow_array::types::Float64Type>()
@@ -588,16 +590,25 @@ fn the_doors_short_way_answers_exactly_as_the_full_door() {
                     .map(|&v| v as f32)
                     .collect();
                 let widened: Vec<f64> = values.iter().map(|&v| f64::from(v)).collect();
-                narrow.push((field.name().clone(), Arc::new(Float32Array::from(values)) as ArrayRef));
-                wide.push((field.name().clone(), Arc::new(Float64Array::from(widened)) as ArrayRef));
+                let keys = arrow_array::Int32Array::from((0..rows as i32).collect::<Vec<_>>());
+                let dictionary = arrow_array::DictionaryArray::<arrow_array::types::Int32Type>::try_new(
+                    keys,
+                    Arc::new(Float64Array::from(widened.clone())),
+                )
+                .unwrap();
+                let name = field.name().clone();
+                narrow.push((name.clone(), Arc::new(Float32Array::from(values)) as ArrayRef));
+                wide.push((name.clone(), Arc::new(Float64Array::from(widened)) as ArrayRef));
+                encoded.push((name, Arc::new(dictionary) as ArrayRef));
             }
-            let short = predictor
-                .predict_detailed(&RecordBatch::try_from_iter(wide).unwrap())
-                .unwrap();
-            let full = predictor
-                .predict_detailed(&RecordBatch::try_from_iter(narrow).unwrap())
-                .unwrap();
+            let answer = |columns: Vec<(String, ArrayRef)>| {
+                predictor
+                    .predict_detailed(&RecordBatch::try_from_iter(columns).unwrap())
+                    .unwrap()
+            };
+            let (short, widened, full) = (answer(wide), answer(narrow), answer(encoded));
             assert_eq!(short, full, "{rows} rows, {threads} thread(s)");
+            assert_eq!(widened, full, "{rows} rows, {threads} thread(s), Float32 sent");
             assert!(short.rejected.is_empty() && short.flagged.is_empty());
         }
     }
@@ -670,6 +681,15 @@ fn rule_breaking_rows_leave_the_short_way_for_the_full_door() {
         .unwrap();
     assert_eq!(refused.rejected_rows, vec![1]);
     assert!(refused.batch.column(0).is_null(1) && refused.batch.column(0).is_valid(0));
+    // `Float64` sent for the `Float32` input would lose precision: refused, naming it.
+    let narrowing = RecordBatch::try_from_iter([
+        ("a", Arc::new(Float64Array::from(vec![0.5])) as ArrayRef),
+        ("b", Arc::new(Float64Array::from(vec![1.0])) as ArrayRef),
+    ])
+    .unwrap();
+    let refusal = rejected(refusing.predict_detailed(&narrowing));
+    assert_eq!(refusal.len(), 1);
+    assert_eq!(refusal[0].column, "b");
     // A NaN goes to the full door too, which refuses its row by default.
     let nan = refusing
         .predict_detailed(&batch(vec![0.5, 0.1], vec![f32::NAN, 2.0]))
