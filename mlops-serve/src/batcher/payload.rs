@@ -317,4 +317,71 @@ mod tests {
         assert!(!f64_packed.same_schema(&packed));
         assert!(merge_payloads(&[]).is_err());
     }
+
+    use proptest::prelude::*;
+    use proptest::test_runner::RngSeed;
+
+    /// One request's columns: `x` and `y` of `float32` (else `Float64`), `n`
+    /// (`Int64`) only when `with_int`; a `None` value is a null.
+    fn request(rows: &[(Option<f64>, Option<f64>, i64)], float32: bool, with_int: bool) -> RecordBatch {
+        let column = |pick: &dyn Fn(&(Option<f64>, Option<f64>, i64)) -> Option<f64>| -> ArrayRef {
+            if float32 {
+                Arc::new(Float32Array::from(
+                    rows.iter().map(|r| pick(r).map(|v| v as f32)).collect::<Vec<_>>(),
+                ))
+            } else {
+                Arc::new(Float64Array::from(rows.iter().map(pick).collect::<Vec<_>>()))
+            }
+        };
+        let mut columns = vec![("x", column(&|r| r.0)), ("y", column(&|r| r.1))];
+        if with_int {
+            columns.push((
+                "n",
+                Arc::new(Int64Array::from(rows.iter().map(|r| r.2).collect::<Vec<_>>())) as ArrayRef,
+            ));
+        }
+        RecordBatch::try_from_iter(columns).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn value() -> impl Strategy<Value = Option<f64>> {
+        prop_oneof![9 => (-1e6f64..1e6).prop_map(Some), 1 => Just(None)]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 256, rng_seed: RngSeed::Fixed(0x6d65_7267), ..ProptestConfig::default() })]
+
+        /// Whatever mix of requests a worker takes (rows 0–3 each, nulls or
+        /// not, packed on the caller or not, the model's column order
+        /// reversed), the merged batch is what projecting each request and
+        /// concatenating them with Arrow gives.
+        #[test]
+        fn merging_equals_projecting_and_concatenating(
+            requests in prop::collection::vec(
+                (prop::collection::vec((value(), value(), any::<i64>()), 0..4), any::<bool>()),
+                1..8,
+            ),
+            float32 in any::<bool>(),
+            with_int in any::<bool>(),
+        ) {
+            let batches: Vec<RecordBatch> =
+                requests.iter().map(|(rows, _)| request(rows, float32, with_int)).collect();
+            let order: Vec<usize> = (0..batches[0].num_columns()).rev().collect();
+            let schema = nullable(&batches[0], &order);
+            let payloads: Vec<Payload> = batches
+                .iter()
+                .zip(&requests)
+                .map(|(b, (_, try_pack))| {
+                    let packed = if *try_pack { Payload::pack(b, &order, &schema) } else { None };
+                    packed.unwrap_or_else(|| Payload::Batch(projected(b, &order, &schema)))
+                })
+                .collect();
+            let merged = merge_payloads(&payloads.iter().collect::<Vec<_>>()).unwrap_or_else(|e| panic!("{e}"));
+            let expected = arrow_select::concat::concat_batches(
+                &schema,
+                &batches.iter().map(|b| projected(b, &order, &schema)).collect::<Vec<_>>(),
+            )
+            .unwrap_or_else(|e| panic!("{e}"));
+            prop_assert_eq!(merged, expected);
+        }
+    }
 }
