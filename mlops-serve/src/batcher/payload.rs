@@ -321,10 +321,13 @@ mod tests {
     use proptest::prelude::*;
     use proptest::test_runner::RngSeed;
 
+    /// One request row: `x`, `y` (`None`: null) and `n`.
+    type Row = (Option<f64>, Option<f64>, i64);
+
     /// One request's columns: `x` and `y` of `float32` (else `Float64`), `n`
     /// (`Int64`) only when `with_int`; a `None` value is a null.
-    fn request(rows: &[(Option<f64>, Option<f64>, i64)], float32: bool, with_int: bool) -> RecordBatch {
-        let column = |pick: &dyn Fn(&(Option<f64>, Option<f64>, i64)) -> Option<f64>| -> ArrayRef {
+    fn request(rows: &[Row], float32: bool, with_int: bool) -> RecordBatch {
+        let column = |pick: &dyn Fn(&Row) -> Option<f64>| -> ArrayRef {
             if float32 {
                 Arc::new(Float32Array::from(
                     rows.iter().map(|r| pick(r).map(|v| v as f32)).collect::<Vec<_>>(),
