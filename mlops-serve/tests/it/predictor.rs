@@ -696,3 +696,87 @@ fn rule_breaking_rows_leave_the_short_way_for_the_full_door() {
         .unwrap();
     assert_eq!(nan.rejected_rows, vec![0]);
 }
+
+/// Concurrent requests of every kind a worker may merge — clean `Float64`
+/// rows (packed on the caller when workers are busy), `Float32` rows (another
+/// schema), a NaN (packed, refused by the door in the merged batch) and a
+/// null (never packed) — each get the answer the predictor gives them alone.
+#[test]
+fn the_batcher_answers_mixed_requests_as_the_predictor_does_alone() {
+    use mlops_serve::{Batcher, BatcherConfig};
+    let predictor = Arc::new(
+        Predictor::from_package(
+            &mlp_package(&[3, 16, 3], "softmax", Some(vec!["a", "b", "c"]), 8),
+            PredictorConfig::default().with_threads(1),
+        )
+        .unwrap(),
+    );
+    let request = |r: usize| -> RecordBatch {
+        let v = |j: usize| ((r * 3 + j) as f64 * 0.37).sin();
+        match r % 4 {
+            1 => RecordBatch::try_from_iter((0..3).map(|j| {
+                (
+                    format!("f{j}"),
+                    Arc::new(Float32Array::from(vec![v(j) as f32])) as ArrayRef,
+                )
+            })),
+            kind => RecordBatch::try_from_iter((0..3).map(|j| {
+                let value = match (kind, j) {
+                    (2, 1) => Some(f64::NAN),
+                    (3, 2) => None,
+                    _ => Some(v(j)),
+                };
+                (format!("f{j}"), Arc::new(Float64Array::from(vec![value])) as ArrayRef)
+            })),
+        }
+        .unwrap()
+    };
+    for workers in [1, 2] {
+        let batcher = Arc::new(
+            Batcher::new(
+                predictor.clone(),
+                BatcherConfig::default().with_workers(workers).with_max_batch_rows(16),
+            )
+            .unwrap(),
+        );
+        let answers: Vec<(usize, mlops_serve::Prediction)> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..96)
+                .map(|r| {
+                    let (batcher, one) = (batcher.clone(), request(r));
+                    s.spawn(move || (r, batcher.predict(one).unwrap()))
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        for (r, answer) in answers {
+            let alone = predictor.predict_detailed(&request(r)).unwrap();
+            assert_eq!(answer.rejected_rows, alone.rejected_rows, "request {r}");
+            assert_eq!(answer.rejected_rows.is_empty(), r % 4 < 2, "request {r}");
+            let labels = |p: &mlops_serve::Prediction| -> Vec<Option<String>> {
+                p.batch
+                    .column(0)
+                    .as_string::<i32>()
+                    .iter()
+                    .map(|l| l.map(str::to_owned))
+                    .collect()
+            };
+            assert_eq!(labels(&answer), labels(&alone), "request {r}");
+            for class in ["proba_a", "proba_b", "proba_c"] {
+                let (got, want) = (
+                    answer.batch.column_by_name(class).unwrap(),
+                    alone.batch.column_by_name(class).unwrap(),
+                );
+                assert_eq!(got.is_null(0), want.is_null(0), "request {r} {class}");
+                if want.is_valid(0) {
+                    assert!(
+                        close(proba(&answer.batch, class)[0], proba(&alone.batch, class)[0]),
+                        "request {r} {class}"
+                    );
+                }
+            }
+        }
+        let stats = batcher.stats();
+        assert_eq!(stats.requests, 96);
+        assert_eq!(stats.failed, 0);
+    }
+}
