@@ -335,3 +335,85 @@ fn quickstart_prints_clean_paths_for_its_default_output_directory() {
         "{stdout}"
     );
 }
+
+/// The benchmark binary behind `run_inference_comparison.sh` keeps its
+/// contract: on a tiny model written the way `peer_inference.py gen` writes
+/// one, it prints the Predictor line, then one batcher line per caller count
+/// and caller kind, then one open-loop line per rate for the widest window,
+/// and writes the batch's outputs. Timings are not checked (shared machines).
+#[test]
+fn bench_inference_prints_one_json_line_per_measurement() {
+    let dir = tempfile::tempdir().unwrap();
+    let (inputs, hidden) = (4usize, 8usize);
+    let spec = serde_json::json!({"architecture": "mlp", "layers": [inputs, hidden, 1], "activation": "relu",
+        "output": "identity", "features": (0..inputs).map(|i| format!("f{i}")).collect::<Vec<_>>()});
+    std::fs::write(dir.path().join("architecture.json"), spec.to_string()).unwrap();
+    let w0: Vec<f32> = (0..inputs * hidden).map(|i| (i as f32 * 0.3).sin()).collect();
+    let b0: Vec<f32> = (0..hidden).map(|i| i as f32 * 0.01).collect();
+    let w1: Vec<f32> = (0..hidden).map(|i| (i as f32 * 0.7).cos()).collect();
+    let weights = mlops_core::weights::encode_f32(&[
+        ("0.weight", &[hidden, inputs], &w0),
+        ("0.bias", &[hidden], &b0),
+        ("2.weight", &[1, hidden], &w1),
+        ("2.bias", &[1], &[0.5]),
+    ])
+    .unwrap();
+    std::fs::write(dir.path().join("weights.safetensors"), weights).unwrap();
+    let rows = 32;
+    let input: Vec<u8> = (0..rows * inputs)
+        .flat_map(|i| ((i as f32 * 0.11).sin()).to_le_bytes())
+        .collect();
+    std::fs::write(dir.path().join("input.f32"), input).unwrap();
+    let outputs = dir.path().join("out.f32");
+    let out = Command::new(example("bench_inference"))
+        .arg(dir.path())
+        .args([
+            "--seconds",
+            "0.02",
+            "--latency-iters",
+            "20",
+            "--requests-per-caller",
+            "20",
+        ])
+        .args(["--callers", "1,2", "--async-callers", "--rates", "2000", "--outputs"])
+        .arg(&outputs)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let peers: Vec<(&str, Option<u64>, Option<&str>)> = lines
+        .iter()
+        .map(|l| {
+            (
+                l["peer"].as_str().unwrap(),
+                l["callers"].as_u64(),
+                l["callers_are"].as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        peers,
+        [
+            ("mlops-serve", None, None),
+            ("mlops-serve-batcher", Some(1), Some("OS threads")),
+            ("mlops-serve-batcher", Some(1), Some("tokio tasks on one thread")),
+            ("mlops-serve-batcher", Some(2), Some("OS threads")),
+            ("mlops-serve-batcher", Some(2), Some("tokio tasks on one thread")),
+            ("mlops-serve-batcher", Some(2), Some("open loop, at most 2 in flight")),
+        ]
+    );
+    assert_eq!(lines[0]["batch"], rows);
+    for key in ["rows_per_s", "p50_us", "p99_us", "bare_forward_rows_per_s_1_thread"] {
+        assert!(lines[0][key].as_f64().is_some_and(|v| v > 0.0), "{key}: {}", lines[0]);
+    }
+    for line in &lines[1..] {
+        assert!(line["p50_us"].as_f64().is_some_and(|v| v > 0.0), "{line}");
+        assert_eq!(line["requests"], line["callers"].as_u64().unwrap() * 20, "{line}");
+    }
+    assert_eq!(lines[5]["offered_per_s"], 2000.0);
+    // One little-endian f32 per row (one output).
+    assert_eq!(std::fs::read(&outputs).unwrap().len(), rows * 4);
+}
