@@ -39,12 +39,14 @@ pub struct BatcherConfig {
     /// The deadline of requests that set none (`None`, the default: no
     /// deadline). Must be above zero.
     pub default_deadline: Option<Duration>,
-    /// How long an idle worker, and a caller blocked in
-    /// [`Ticket::wait`](crate::Ticket::wait), poll before they sleep (default
-    /// 50 µs; zero: sleep at once). A sleeping thread takes tens of µs to
-    /// wake, most on virtual machines, which dominated single-row latency;
-    /// polling spends that CPU time instead. Set zero where cores are scarce
-    /// and latency matters less than throughput.
+    /// How long an idle worker, and one waiting caller at a time, poll
+    /// before they sleep (default 50 µs; zero: sleep at once). A caller
+    /// blocked in [`Ticket::wait`](crate::Ticket::wait) spins; an awaited
+    /// ticket yields to its executor's other tasks and is polled again when
+    /// they are done, so the executor's thread does not park. A sleeping thread takes tens of µs to wake, most
+    /// on virtual machines, which dominated single-row latency; polling
+    /// spends that CPU time instead. Set zero where cores are scarce and
+    /// latency matters less than throughput.
     pub spin: Duration,
 }
 

@@ -9,14 +9,15 @@
 //! So a request whose model inputs are all `Float32` (or all `Float64`)
 //! without nulls is copied on the caller's thread, at submit, into one
 //! column-major buffer; the worker merges such requests with one copy per
-//! column and request into one buffer that every merged column shares.
+//! column and request into one buffer that every merged column shares, and
+//! a request taken alone is answered from its own buffer, not copied again.
 //! Anything else travels as the projected `RecordBatch`.
 
 use std::sync::Arc;
 
 use arrow_array::types::{Float32Type, Float64Type};
 use arrow_array::{Array, ArrayRef, ArrowPrimitiveType, PrimitiveArray, RecordBatch, RecordBatchOptions};
-use arrow_buffer::{Buffer, ScalarBuffer};
+use arrow_buffer::ScalarBuffer;
 use arrow_schema::{ArrowError, DataType, SchemaRef};
 
 use super::merge::merge_batches;
@@ -36,22 +37,31 @@ pub(crate) struct Packed {
     values: PackedValues,
 }
 
-/// The values, `columns × rows`, column after column.
+/// The values, `columns × rows`, column after column, in a buffer that
+/// the request's batch can share when it is taken alone.
 enum PackedValues {
-    F32(Vec<f32>),
-    F64(Vec<f64>),
+    F32(ScalarBuffer<f32>),
+    F64(ScalarBuffer<f64>),
 }
 
-impl PackedValues {
-    fn f32(&self) -> Option<&[f32]> {
-        match self {
+/// The float types a request is packed in.
+trait PackedFloat: ArrowPrimitiveType {
+    /// The values of `packed` when they are of this type.
+    fn values(packed: &PackedValues) -> Option<&ScalarBuffer<Self::Native>>;
+}
+
+impl PackedFloat for Float32Type {
+    fn values(packed: &PackedValues) -> Option<&ScalarBuffer<f32>> {
+        match packed {
             PackedValues::F32(v) => Some(v),
             PackedValues::F64(_) => None,
         }
     }
+}
 
-    fn f64(&self) -> Option<&[f64]> {
-        match self {
+impl PackedFloat for Float64Type {
+    fn values(packed: &PackedValues) -> Option<&ScalarBuffer<f64>> {
+        match packed {
             PackedValues::F64(v) => Some(v),
             PackedValues::F32(_) => None,
         }
@@ -96,15 +106,40 @@ impl Payload {
         Arc::ptr_eq(self.schema(), other.schema()) || self.schema() == other.schema()
     }
 
-    /// This request's rows as a batch.
+    /// This request's rows as a batch, without copying them: a packed
+    /// request's columns are slices of its buffer.
     fn to_batch(&self) -> Result<RecordBatch, ArrowError> {
+        let packed = match self {
+            Payload::Batch(b) => return Ok(b.clone()),
+            Payload::Packed(p) => p,
+        };
+        let columns = packed.schema.fields().len();
+        let arrays = match &packed.values {
+            PackedValues::F32(values) => slices_of::<Float32Type>(values, columns, packed.rows),
+            PackedValues::F64(values) => slices_of::<Float64Type>(values, columns, packed.rows),
+        }
+        .ok_or_else(|| {
+            ArrowError::InvalidArgumentError("internal: a packed request does not match its own shape".into())
+        })?;
+        RecordBatch::try_new_with_options(
+            Arc::clone(&packed.schema),
+            arrays,
+            &RecordBatchOptions::new().with_row_count(Some(packed.rows)),
+        )
+    }
+
+    /// Column `c`'s values when this request holds them as `T` without
+    /// nulls (packed, or a projected batch that could have been).
+    fn float_column<T: PackedFloat>(&self, c: usize) -> Option<&[T::Native]> {
         match self {
-            Payload::Batch(b) => Ok(b.clone()),
-            Payload::Packed(p) => merge_packed(&[p]).unwrap_or_else(|| {
-                Err(ArrowError::InvalidArgumentError(
-                    "internal: a packed request does not match its own schema".into(),
-                ))
-            }),
+            Payload::Packed(p) => {
+                let start = c.checked_mul(p.rows)?;
+                T::values(&p.values)?.get(start..start.checked_add(p.rows)?)
+            }
+            Payload::Batch(b) => {
+                let array = b.columns().get(c)?.as_any().downcast_ref::<PrimitiveArray<T>>()?;
+                (array.null_count() == 0 && array.data_type() == &T::DATA_TYPE).then(|| &array.values()[..])
+            }
         }
     }
 }
@@ -116,27 +151,9 @@ pub(crate) fn merge_payloads(payloads: &[&Payload]) -> Result<RecordBatch, Arrow
         [] => Err(ArrowError::InvalidArgumentError("no requests to merge".into())),
         [one] => one.to_batch(),
         _ => {
-            // Requests sent unpacked (a worker was idle when they came) are
-            // packed here when they can be, so one of them does not send the
-            // whole group down the general path.
-            let identity: Vec<usize> =
-                (0..payloads.iter().map(|p| p.schema().fields().len()).max().unwrap_or(0)).collect();
-            let repacked: Vec<Option<Payload>> = payloads
-                .iter()
-                .map(|p| match p {
-                    Payload::Batch(b) => Payload::pack(b, &identity[..b.num_columns()], b.schema_ref()),
-                    Payload::Packed(_) => None,
-                })
-                .collect();
-            let packed: Option<Vec<&Packed>> = payloads
-                .iter()
-                .zip(&repacked)
-                .map(|(p, re)| match (p, re) {
-                    (Payload::Packed(packed), _) | (_, Some(Payload::Packed(packed))) => Some(packed),
-                    _ => None,
-                })
-                .collect();
-            if let Some(merged) = packed.and_then(|packed| merge_packed(&packed)) {
+            if let Some(merged) =
+                merge_floats::<Float32Type>(payloads).or_else(|| merge_floats::<Float64Type>(payloads))
+            {
                 return merged;
             }
             let batches = payloads.iter().map(|p| p.to_batch()).collect::<Result<Vec<_>, _>>()?;
@@ -145,63 +162,56 @@ pub(crate) fn merge_payloads(payloads: &[&Payload]) -> Result<RecordBatch, Arrow
     }
 }
 
-/// Packed requests of one float type merged into one batch whose columns
-/// share one buffer; `None` when they do not share one type.
-fn merge_packed(packed: &[&Packed]) -> Option<Result<RecordBatch, ArrowError>> {
-    let first = packed.first()?;
-    let rows: usize = packed.iter().map(|p| p.rows).sum();
-    let columns = first.schema.fields().len();
-    let arrays = match &first.values {
-        PackedValues::F32(_) => shared_columns::<Float32Type>(&parts(packed, PackedValues::f32)?, columns, rows),
-        PackedValues::F64(_) => shared_columns::<Float64Type>(&parts(packed, PackedValues::f64)?, columns, rows),
-    };
+/// Requests whose every column is `T` without nulls (packed on the caller,
+/// or sent unpacked because a worker was idle then) merged into one batch
+/// whose columns share one buffer, each value copied once; `None` as soon as
+/// one column of one request is not, before anything is copied.
+fn merge_floats<T: PackedFloat>(payloads: &[&Payload]) -> Option<Result<RecordBatch, ArrowError>> {
+    let schema = payloads.first()?.schema();
+    let columns = schema.fields().len();
+    let rows: usize = payloads.iter().map(|p| p.num_rows()).sum();
+    let mut parts: Vec<&[T::Native]> = Vec::with_capacity(columns * payloads.len());
+    for c in 0..columns {
+        for payload in payloads {
+            parts.push(payload.float_column::<T>(c)?);
+        }
+    }
+    let mut merged: Vec<T::Native> = Vec::with_capacity(columns * rows);
+    for part in parts {
+        merged.extend_from_slice(part);
+    }
+    let arrays = slices_of::<T>(&ScalarBuffer::from(merged), columns, rows)?;
     Some(RecordBatch::try_new_with_options(
-        Arc::clone(&first.schema),
+        Arc::clone(schema),
         arrays,
         &RecordBatchOptions::new().with_row_count(Some(rows)),
     ))
 }
 
-/// Each request's values of one type, with its rows; `None` when one is of another type.
-fn parts<'a, T>(
-    packed: &[&'a Packed],
-    values: impl Fn(&'a PackedValues) -> Option<&'a [T]>,
-) -> Option<Vec<(&'a [T], usize)>> {
-    packed.iter().map(|p| values(&p.values).map(|v| (v, p.rows))).collect()
-}
-
-/// Column `c` of the merged batch is every part's column `c` in turn; all
-/// columns are slices of one buffer.
-fn shared_columns<T: ArrowPrimitiveType>(
-    parts: &[(&[T::Native], usize)],
+/// `columns` arrays of `rows` values each, column after column, sharing
+/// `values`; `None` when `values` is not `columns × rows` long.
+fn slices_of<T: ArrowPrimitiveType>(
+    values: &ScalarBuffer<T::Native>,
     columns: usize,
     rows: usize,
-) -> Vec<ArrayRef> {
-    let mut merged: Vec<T::Native> = Vec::with_capacity(columns * rows);
-    for c in 0..columns {
-        for &(values, n) in parts {
-            // A part shorter than its shape (never built so) reads as zeros
-            // rather than shifting the other rows.
-            match values.get(c * n..(c + 1) * n) {
-                Some(column) => merged.extend_from_slice(column),
-                None => merged.extend(std::iter::repeat_n(T::Native::default(), n)),
-            }
-        }
+) -> Option<Vec<ArrayRef>> {
+    if columns.checked_mul(rows)? != values.len() {
+        return None;
     }
-    let buffer = Buffer::from_vec(merged);
-    (0..columns)
-        .map(|c| {
-            Arc::new(PrimitiveArray::<T>::new(
-                ScalarBuffer::new(buffer.clone(), c * rows, rows),
-                None,
-            )) as ArrayRef
-        })
-        .collect()
+    Some(
+        (0..columns)
+            .map(|c| Arc::new(PrimitiveArray::<T>::new(values.slice(c * rows, rows), None)) as ArrayRef)
+            .collect(),
+    )
 }
 
 /// Columns `indices` of `batch`, each a `T` array without nulls, copied
 /// column after column; `None` when one is not.
-fn pack_values<T: ArrowPrimitiveType>(batch: &RecordBatch, indices: &[usize], rows: usize) -> Option<Vec<T::Native>> {
+fn pack_values<T: ArrowPrimitiveType>(
+    batch: &RecordBatch,
+    indices: &[usize],
+    rows: usize,
+) -> Option<ScalarBuffer<T::Native>> {
     let mut values = Vec::with_capacity(indices.len() * rows);
     for &i in indices {
         let array = batch.column(i).as_any().downcast_ref::<PrimitiveArray<T>>()?;
@@ -210,11 +220,12 @@ fn pack_values<T: ArrowPrimitiveType>(batch: &RecordBatch, indices: &[usize], ro
         }
         values.extend_from_slice(array.values());
     }
-    Some(values)
+    Some(ScalarBuffer::from(values))
 }
 
 #[cfg(test)]
 mod tests {
+    use arrow_array::cast::AsArray;
     use arrow_array::{Float32Array, Float64Array, Int64Array};
     use arrow_schema::Schema;
 
@@ -271,6 +282,35 @@ mod tests {
             .unwrap_or_else(|e| panic!("{e}"));
             assert_eq!(merged, expected, "first {take} requests");
         }
+    }
+
+    /// Where a column's values start in memory.
+    fn values_at(batch: &RecordBatch, c: usize) -> *const f32 {
+        batch.column(c).as_primitive::<Float32Type>().values().as_ptr()
+    }
+
+    #[test]
+    fn a_request_taken_alone_is_not_copied_and_merged_requests_share_one_buffer() {
+        let request = f32_batch(vec![Some(1.0), Some(2.0)], vec![10.0, 20.0]);
+        let order = [1, 0];
+        let schema = nullable(&request, &order);
+        let packed = Payload::pack(&request, &order, &schema).unwrap_or_else(|| panic!("not packed"));
+        let Payload::Packed(Packed {
+            values: PackedValues::F32(buffer),
+            ..
+        }) = &packed
+        else {
+            panic!("not packed as f32")
+        };
+        let alone = merge_payloads(&[&packed]).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(alone, projected(&request, &order, &schema));
+        assert_eq!(values_at(&alone, 0), buffer.as_ptr(), "column y copied");
+        assert_eq!(values_at(&alone, 1), buffer[2..].as_ptr(), "column x copied");
+        // A packed request and one sent unpacked (a worker was idle then)
+        // merge into columns that are slices of one buffer.
+        let unpacked = Payload::Batch(projected(&request, &order, &schema));
+        let merged = merge_payloads(&[&packed, &unpacked]).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(values_at(&merged, 1), values_at(&merged, 0).wrapping_add(4));
     }
 
     #[test]

@@ -8,6 +8,7 @@ use std::time::Instant;
 use arrow_array::RecordBatch;
 
 use super::payload::{Payload, merge_payloads};
+use super::poll_slot::PollSlot;
 use super::queue::{Job, Queue, Taken};
 use crate::{Error, Predict, Prediction, Result};
 
@@ -36,9 +37,10 @@ pub(crate) struct Shared {
     pub(crate) counters: Counters,
     /// How errors name this batcher.
     pub(crate) location: String,
-    /// Callers polling for their answer now (at most one polls; the others
-    /// park, so that on few cores they do not starve the workers).
-    pub(crate) spinning_callers: std::sync::atomic::AtomicUsize,
+    /// Which waiting caller may poll for its answer instead of sleeping.
+    pub(crate) poll_slot: PollSlot,
+    /// Tickets not yet answered or dropped.
+    pub(crate) awaiting: std::sync::atomic::AtomicUsize,
 }
 
 /// A worker thread's body: runs until the queue is closed and drained.
