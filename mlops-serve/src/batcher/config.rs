@@ -26,7 +26,8 @@ pub struct BatcherConfig {
     pub max_batch_rows: usize,
     /// How long a free worker holds a partial batch for more requests (default
     /// zero: never). With a delay, a worker starts once `max_batch_rows` rows
-    /// are queued or the oldest request has waited this long.
+    /// are queued or the oldest request has waited this long. At most
+    /// [`MAX_DELAY`](Self::MAX_DELAY).
     pub max_delay: Duration,
     /// Worker threads (≥ 1; default: the available parallelism). Each is a
     /// dedicated OS thread calling the predictor one batch at a time; the
@@ -46,7 +47,7 @@ pub struct BatcherConfig {
     /// they are done, so the executor's thread does not park. A sleeping thread takes tens of µs to wake, most
     /// on virtual machines, which dominated single-row latency; polling
     /// spends that CPU time instead. Set zero where cores are scarce and
-    /// latency matters less than throughput.
+    /// latency matters less than throughput. At most [`MAX_SPIN`](Self::MAX_SPIN).
     pub spin: Duration,
 }
 
@@ -64,6 +65,13 @@ impl Default for BatcherConfig {
 }
 
 impl BatcherConfig {
+    /// The longest [`spin`](Self::spin): polling longer than this is a busy
+    /// core, not a wake-up saved.
+    pub const MAX_SPIN: Duration = Duration::from_secs(1);
+
+    /// The longest [`max_delay`](Self::max_delay).
+    pub const MAX_DELAY: Duration = Duration::from_secs(60);
+
     /// The defaults (see the fields).
     pub fn new() -> Self {
         Self::default()
@@ -122,6 +130,21 @@ impl BatcherConfig {
         at_least_one("queue_capacity", self.queue_capacity)?;
         at_least_one("max_batch_rows", self.max_batch_rows)?;
         at_least_one("workers", self.workers)?;
+        // Both are added to instants (a far-off one would overflow), and
+        // `spin` is a busy wait: beyond these bounds they are mistakes.
+        for (field, value, most) in [
+            ("spin", self.spin, Self::MAX_SPIN),
+            ("max_delay", self.max_delay, Self::MAX_DELAY),
+        ] {
+            if value > most {
+                return Err(Error::invalid_input(
+                    "batcher setting",
+                    format!("BatcherConfig::{field}"),
+                    format!("{value:?}"),
+                    format!("at most {most:?}"),
+                ));
+            }
+        }
         if self.default_deadline == Some(Duration::ZERO) {
             return Err(Error::invalid_input(
                 "batcher setting",

@@ -23,7 +23,7 @@ use futures_channel::oneshot;
 pub use config::BatcherConfig;
 use payload::Payload;
 use poll_slot::{Held, PollSlot};
-use queue::{Job, Queue};
+use queue::{InFlight, Job, Queue};
 pub(crate) use worker::predict_guarded;
 use worker::{Counters, Shared};
 
@@ -138,7 +138,7 @@ impl Batcher {
             counters: Counters::default(),
             location,
             poll_slot: PollSlot::new(),
-            awaiting: AtomicUsize::new(0),
+            in_flight: Arc::new(AtomicUsize::new(0)),
         });
         let mut batcher = Batcher {
             shared,
@@ -190,8 +190,10 @@ impl Batcher {
     pub fn submit(&self, request: Request) -> Result<Ticket> {
         let payload = self.project(&request.batch)?;
         let (reply, answer) = oneshot::channel();
+        let (in_flight, others) = InFlight::enter(&self.shared.in_flight);
         let job = Job {
             payload,
+            in_flight,
             enqueued: Instant::now(),
             deadline: request.deadline.or(self.config.default_deadline),
             reply,
@@ -200,7 +202,6 @@ impl Batcher {
         match self.shared.queue.push(job) {
             Ok(()) => {
                 Counters::add(&counters.requests, 1);
-                let others = self.shared.awaiting.fetch_add(1, Ordering::AcqRel);
                 // Alone, the answer is one forward pass away (no delay to wait out).
                 let alone = others == 0 && self.config.max_delay.is_zero();
                 Ok(Ticket::new(answer, self.config.spin, Arc::clone(&self.shared), alone))
@@ -410,8 +411,6 @@ pub struct Ticket {
     /// 32 tokio callers on one thread: 0.91–0.93× the requests/s when the
     /// ticket could poll whenever a worker was idle).
     alone: bool,
-    /// Whether this ticket still counts in `Shared::awaiting`.
-    awaiting: bool,
 }
 
 impl fmt::Debug for Ticket {
@@ -424,7 +423,7 @@ impl fmt::Debug for Ticket {
 }
 
 impl Ticket {
-    /// A ticket counted in `shared.awaiting`; `alone` when it was the only one.
+    /// `alone`: its request was the only one in flight when it was queued.
     fn new(answer: oneshot::Receiver<Result<Prediction>>, spin: Duration, shared: Arc<Shared>, alone: bool) -> Self {
         Ticket {
             answer,
@@ -433,7 +432,6 @@ impl Ticket {
             asked: false,
             held: None,
             alone,
-            awaiting: true,
         }
     }
 
@@ -470,15 +468,7 @@ impl Ticket {
         }
     }
 
-    /// Stops counting in `Shared::awaiting` (answered or dropped) and gives the slot back.
-    fn done(&mut self) {
-        self.give_back_slot();
-        if std::mem::take(&mut self.awaiting) {
-            self.shared.awaiting.fetch_sub(1, Ordering::AcqRel);
-        }
-    }
-
-    /// The answer if it has come (then no longer awaited), registering
+    /// The answer if it has come (the slot given back then), registering
     /// `cx`'s waker otherwise.
     fn poll_answer(&mut self, cx: &mut Context<'_>) -> Poll<Result<Prediction>> {
         let answer = match Pin::new(&mut self.answer).poll(cx) {
@@ -489,7 +479,7 @@ impl Ticket {
             )),
             Poll::Pending => return Poll::Pending,
         };
-        self.done();
+        self.give_back_slot();
         Poll::Ready(answer)
     }
 }
@@ -514,7 +504,7 @@ impl Future for Ticket {
 
 impl Drop for Ticket {
     fn drop(&mut self) {
-        self.done();
+        self.give_back_slot();
     }
 }
 
@@ -593,6 +583,80 @@ mod tests {
         );
     }
 
+    /// `Affine` (2x + 1) behind a gate the test opens (closed at most 10 s).
+    #[derive(Debug, Default)]
+    struct Gated {
+        open: std::sync::Mutex<bool>,
+        opened: std::sync::Condvar,
+        entered: AtomicUsize,
+    }
+
+    impl Gated {
+        fn open(&self) {
+            *self.open.lock().unwrap_or_else(PoisonError::into_inner) = true;
+            self.opened.notify_all();
+        }
+
+        fn wait_until(&self, what: &str, done: impl Fn() -> bool) {
+            let start = Instant::now();
+            while !done() {
+                assert!(start.elapsed() < Duration::from_secs(5), "{what} never happened");
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        }
+    }
+
+    impl Predict for Gated {
+        fn model_name(&self) -> &str {
+            "gated"
+        }
+
+        fn input_schema(&self) -> SchemaRef {
+            Affine::new(2.0, 1.0).input_schema()
+        }
+
+        fn output_schema(&self) -> SchemaRef {
+            Affine::new(2.0, 1.0).output_schema()
+        }
+
+        fn predict_detailed(&self, batch: &RecordBatch) -> Result<Prediction> {
+            self.entered.fetch_add(1, Ordering::SeqCst);
+            let open = self.open.lock().unwrap_or_else(PoisonError::into_inner);
+            let _open = self
+                .opened
+                .wait_timeout_while(open, Duration::from_secs(10), |open| !*open)
+                .unwrap_or_else(PoisonError::into_inner);
+            Affine::new(2.0, 1.0).predict_detailed(batch)
+        }
+    }
+
+    #[test]
+    fn a_request_is_alone_only_when_nothing_else_is_in_flight() {
+        let gated = Arc::new(Gated::default());
+        let config = BatcherConfig::default().with_workers(1).with_queue_capacity(2);
+        let batcher = Batcher::new(Arc::clone(&gated) as Arc<dyn Predict>, config).unwrap_or_else(|e| panic!("{e}"));
+        let submit = || batcher.submit(Request::new(xs(1)));
+        let first = submit().unwrap_or_else(|e| panic!("{e}"));
+        assert!(first.alone, "nothing else was in flight");
+        gated.wait_until("the first request reached the model", || {
+            gated.entered.load(Ordering::SeqCst) == 1
+        });
+        let second = submit().unwrap_or_else(|e| panic!("{e}"));
+        assert!(!second.alone, "sent while the first was computed");
+        drop(submit().unwrap_or_else(|e| panic!("{e}")));
+        assert!(
+            matches!(submit(), Err(Error::Overloaded { .. })),
+            "the queue of 2 took a third"
+        );
+        gated.open();
+        assert!(first.wait().is_ok() && second.wait().is_ok());
+        gated.wait_until("the withdrawn request was dropped", || batcher.stats().cancelled == 1);
+        // Answered, withdrawn and refused requests are all out of flight.
+        let third = submit().unwrap_or_else(|e| panic!("{e}"));
+        assert!(third.alone, "finished requests still counted as in flight");
+        assert!(third.wait().is_ok());
+    }
+
     /// Counts its wake-ups.
     #[derive(Default)]
     struct Wakes(AtomicUsize);
@@ -610,7 +674,6 @@ mod tests {
     /// A ticket whose answer the test sends, and the wake-ups of its task.
     fn ticket(shared: &Arc<Shared>, alone: bool) -> (oneshot::Sender<Result<Prediction>>, Ticket, Arc<Wakes>) {
         let (reply, answer) = oneshot::channel();
-        shared.awaiting.fetch_add(1, Ordering::SeqCst);
         let ticket = Ticket::new(answer, Duration::from_secs(60), Arc::clone(shared), alone);
         (reply, ticket, Arc::new(Wakes::default()))
     }
@@ -630,7 +693,7 @@ mod tests {
             counters: Counters::default(),
             location: "test batcher".into(),
             poll_slot: PollSlot::new(),
-            awaiting: AtomicUsize::new(0),
+            in_flight: Arc::new(AtomicUsize::new(0)),
             predictor,
         });
         let (reply, mut first, first_wakes) = ticket(&shared, true);
@@ -672,12 +735,6 @@ mod tests {
             fifth_wakes.0.load(Ordering::SeqCst),
             0,
             "a ticket that was not alone polled"
-        );
-        drop((first, second, fifth));
-        assert_eq!(
-            shared.awaiting.load(Ordering::SeqCst),
-            0,
-            "answered and dropped tickets still counted"
         );
     }
 }

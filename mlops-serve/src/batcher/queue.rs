@@ -1,7 +1,8 @@
 //! The bounded request queue shared by the callers and the workers.
 
 use std::collections::VecDeque;
-use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use futures_channel::oneshot;
@@ -13,10 +14,30 @@ use crate::{Prediction, Result};
 /// where to send the answer.
 pub(crate) struct Job {
     pub(crate) payload: Payload,
+    /// Counts the request as in flight until the job is dropped: answered,
+    /// expired, withdrawn or refused.
+    pub(crate) in_flight: InFlight,
     pub(crate) enqueued: Instant,
     /// How long it may wait before a worker takes it.
     pub(crate) deadline: Option<Duration>,
     pub(crate) reply: oneshot::Sender<Result<Prediction>>,
+}
+
+/// A request counted in its batcher's requests in flight while this lives.
+pub(crate) struct InFlight(Arc<AtomicUsize>);
+
+impl InFlight {
+    /// Counts one more request in `count`; also says how many were in flight before it.
+    pub(crate) fn enter(count: &Arc<AtomicUsize>) -> (InFlight, usize) {
+        let before = count.fetch_add(1, Ordering::AcqRel);
+        (InFlight(Arc::clone(count)), before)
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 impl Job {

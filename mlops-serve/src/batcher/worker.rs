@@ -39,8 +39,8 @@ pub(crate) struct Shared {
     pub(crate) location: String,
     /// Which waiting caller may poll for its answer instead of sleeping.
     pub(crate) poll_slot: PollSlot,
-    /// Tickets not yet answered or dropped.
-    pub(crate) awaiting: std::sync::atomic::AtomicUsize,
+    /// Requests queued or being answered (see [`InFlight`](super::queue::InFlight)).
+    pub(crate) in_flight: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 /// A worker thread's body: runs until the queue is closed and drained.
@@ -94,7 +94,7 @@ fn run_group(shared: &Shared, mut jobs: Vec<Job>) {
     if jobs.is_empty() {
         return;
     }
-    let answer_all = match merge(&jobs) {
+    let answer_all = match merge(&mut jobs) {
         Ok(batch) => call(shared, &batch),
         Err(e) => Err(e),
     };
@@ -106,8 +106,16 @@ fn run_group(shared: &Shared, mut jobs: Vec<Job>) {
             let mut done = Vec::with_capacity(jobs.len());
             let mut offset = 0;
             for job in jobs {
-                let Job { payload, reply, .. } = job;
+                let Job {
+                    payload,
+                    reply,
+                    in_flight,
+                    ..
+                } = job;
                 let n = payload.num_rows();
+                // Out of flight before the caller hears, so that its next
+                // request can find itself alone.
+                drop(in_flight);
                 // The caller may have stopped waiting; nobody wants the answer then.
                 let _ = reply.send(Ok(prediction.slice(offset, n)));
                 offset += n;
@@ -130,9 +138,13 @@ fn run_group(shared: &Shared, mut jobs: Vec<Job>) {
 }
 
 /// The rows of `jobs` as one batch.
-fn merge(jobs: &[Job]) -> Result<RecordBatch> {
-    let payloads: Vec<&Payload> = jobs.iter().map(|j| &j.payload).collect();
-    merge_payloads(&payloads).map_err(|source| Error::Arrow {
+/// The rows of `jobs` as one batch; a request alone hands its rows over.
+fn merge(jobs: &mut [Job]) -> Result<RecordBatch> {
+    let merged = match jobs {
+        [job] => job.payload.take_batch(),
+        _ => merge_payloads(&jobs.iter().map(|j| &j.payload).collect::<Vec<&Payload>>()),
+    };
+    merged.map_err(|source| Error::Arrow {
         location: "merging batcher requests".into(),
         source,
     })
@@ -181,6 +193,8 @@ pub(crate) fn predict_guarded(predictor: &dyn Predict, batch: &RecordBatch, loca
 }
 
 fn answer(job: Job, result: Result<Prediction>) {
+    let Job { reply, in_flight, .. } = job;
+    drop(in_flight);
     // The caller may have stopped waiting; nobody wants the answer then.
-    let _ = job.reply.send(result);
+    let _ = reply.send(result);
 }

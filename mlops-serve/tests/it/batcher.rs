@@ -432,6 +432,11 @@ fn settings_out_of_range_are_named() {
             BatcherConfig::default().with_default_deadline(Some(Duration::ZERO)),
             "default_deadline",
         ),
+        (BatcherConfig::default().with_spin(Duration::MAX), "spin"),
+        (
+            BatcherConfig::default().with_max_delay(BatcherConfig::MAX_DELAY + Duration::from_nanos(1)),
+            "max_delay",
+        ),
     ] {
         match Batcher::new(Arc::clone(&predictor), config) {
             Err(e @ Error::InvalidInput { .. }) => assert!(e.to_string().contains(field), "{e}"),
